@@ -1,0 +1,56 @@
+"""matrx-orm relations: relation I/O that installs itself into core's relation-loader hook.
+
+Importing this package runs :func:`_install` once. The loader (the ``RelationLoader``
+implementation registered through ``matrx_orm_core.hooks.set_relation_loader``) and
+``BaseManager`` arrive with issue #6; for now the package re-exports the relation declarations
+and references (defined in core) and checks that its version matches ``matrx_orm_core``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import warnings
+
+import matrx_orm_core
+from matrx_orm_core import (
+    ForeignKeyReference,
+    InverseForeignKeyReference,
+    ManyToManyField,
+    ManyToManyReference,
+)
+
+__version__ = importlib.metadata.version("matrx-orm-relations")
+
+__all__ = [
+    "ForeignKeyReference",
+    "InverseForeignKeyReference",
+    "ManyToManyField",
+    "ManyToManyReference",
+]
+
+_installed = False
+
+
+def _install() -> None:
+    """Install the relation loader into core's hooks; safe to call any number of times.
+
+    Warns with ``RuntimeWarning`` when this package's version differs from
+    ``matrx_orm_core.__version__`` (the distributions are released in lockstep).
+    """
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    if __version__ != matrx_orm_core.__version__:
+        warnings.warn(
+            f"matrx-orm-relations {__version__} is installed with matrx-orm-core "
+            f"{matrx_orm_core.__version__}; the packages are released together and must have "
+            f"the same version. Install matching versions, for example "
+            f"pip install 'matrx-orm-relations=={matrx_orm_core.__version__}'.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    # TODO(#6): register the RelationLoader with matrx_orm_core.hooks.set_relation_loader.
+
+
+_install()

@@ -1,0 +1,8 @@
+"""The `transaction()` context manager.
+
+Its content arrives with issue #3; until then this module exports nothing.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

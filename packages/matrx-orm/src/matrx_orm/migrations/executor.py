@@ -1,0 +1,8 @@
+"""`MigrationExecutor`: applying and rolling back migrations.
+
+Its content arrives with issue #8; until then this module exports nothing.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,8 @@
+"""`migrate_and_rebuild` and `rebuild_schema` (from matrx_orm_schema_builder).
+
+Its content arrives with issue #8; until then this module exports nothing.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,8 @@
+"""`MigrationLoader` and `MigrationFile`: discovering migration files.
+
+Its content arrives with issue #8; until then this module exports nothing.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
