@@ -1,0 +1,93 @@
+"""JSON fields: JSONField and JSONBField (jsonb by default; JSONField(jsonb=False) is json)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .base import Field
+
+__all__ = ["JSONBField", "JSONField"]
+
+_SCALARS = (str, int, float, bool)
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+class JSONField(Field[Any]):
+    """Any JSON value: PostgreSQL ``jsonb`` (``json`` with ``jsonb=False``).
+
+    The Python value is the decoded JSON value (dict, list, str, int, float, bool or None).
+    A Python ``str`` is stored as a JSON string, never parsed as JSON text. Values are checked
+    with ``json.dumps`` before any SQL is sent, so an unserialisable object, NaN/Infinity
+    (not valid JSON) or a NUL character (rejected by PostgreSQL) raises ``ValidationError``.
+    The driver's json/jsonb codecs encode and decode, so rows need no per-field conversion.
+
+    Args:
+        jsonb: ``True`` (default) for ``jsonb``, ``False`` for ``json``.
+        **kwargs: Common ``Field`` options. A dict/list ``default`` is copied per instance.
+    """
+
+    _python_type = object
+
+    def __init__(self, jsonb: bool = True, **kwargs: Any) -> None:
+        self.jsonb = jsonb
+        super().__init__(**kwargs)
+
+    def _get_default_db_type(self) -> str:
+        return "jsonb" if self.jsonb else "json"
+
+    def to_python(self, value: Any) -> Any:
+        return value
+
+    def _check(self, value: Any) -> None:
+        if type(value) in _SCALARS:
+            if type(value) is float and not math.isfinite(value):
+                raise self._not_json(value, ValueError("NaN and Infinity are not JSON"))
+            if type(value) is str and "\x00" in value:
+                raise self._nul(value)
+            return
+        try:
+            text = json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as err:
+            raise self._not_json(value, err) from err
+        if "\\u0000" in text and _contains_nul(value):
+            raise self._nul(value)
+
+    def _not_json(self, value: Any, err: Exception) -> Exception:
+        return self._invalid(
+            value,
+            f"the value is not JSON-serialisable ({type(err).__name__}: {err})",
+            "Convert it to dicts, lists, str, int, float, bool and None first "
+            "(NaN and Infinity are not valid JSON).",
+        )
+
+    def _nul(self, value: Any) -> Exception:
+        return self._invalid(
+            value,
+            "a string in the value contains a NUL character (\\u0000), which PostgreSQL "
+            "JSON cannot store",
+            "Remove the NUL characters.",
+        )
+
+    def _options(self) -> dict[str, Any]:
+        return {"jsonb": self.jsonb}
+
+
+class JSONBField(JSONField):
+    """Any JSON value stored as PostgreSQL ``jsonb``; the same as ``JSONField()``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(jsonb=True, **kwargs)
+
+    def _options(self) -> dict[str, Any]:
+        return {}

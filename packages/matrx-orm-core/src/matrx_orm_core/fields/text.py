@@ -1,0 +1,153 @@
+"""Text-like fields: CharField (varchar), TextField (text) and UUIDField (uuid as str)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from .base import Field, field_error
+
+__all__ = ["CharField", "TextField", "UUIDField"]
+
+VARCHAR_MAX_LENGTH = 10_485_760
+"""PostgreSQL's upper bound for the ``n`` in ``varchar(n)``."""
+
+GEN_RANDOM_UUID = "gen_random_uuid()"
+
+# Fast path for the common case (canonical text); other spellings go through uuid.UUID.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class _StringField(Field[str]):
+    """Shared str handling: ``str`` only, and no NUL (PostgreSQL text cannot hold it)."""
+
+    _python_type = str
+
+    def to_python(self, value: Any) -> str | None:
+        if value is None or type(value) is str:
+            return value
+        if isinstance(value, str):
+            return str(value)
+        # Never str() other types: an int or a model instance in a text column is a bug.
+        raise self._type_error(value, "a str")
+
+    def get_db_prep_value(self, value: Any) -> Any:
+        if type(value) is str:  # fast path: skips the generic conversion chain
+            self._check(value)
+            return value
+        return super().get_db_prep_value(value)
+
+    def _check(self, value: str) -> None:
+        if "\x00" in value:
+            raise self._nul(value)
+
+    def _nul(self, value: str) -> Exception:
+        return self._invalid(
+            value,
+            "the text contains a NUL character (\\x00), which PostgreSQL text cannot store",
+            "Remove the NUL characters or use a BinaryField for binary data.",
+        )
+
+
+class TextField(_StringField):
+    """Unlimited text: PostgreSQL ``text``, Python ``str``.
+
+    Only ``str`` is accepted; other types raise ``ValidationError`` (no implicit ``str()``).
+    """
+
+    _default_db_type = "text"
+
+
+class CharField(_StringField):
+    """Text with a maximum length: PostgreSQL ``varchar(max_length)``, Python ``str``.
+
+    A value longer than ``max_length`` characters raises ``ValidationError``; it is never
+    truncated. ``max_length=None`` gives an unbounded ``varchar``. Only ``str`` is accepted.
+
+    Args:
+        max_length: Maximum number of characters (1 to 10485760), or None for no limit.
+        **kwargs: Common ``Field`` options.
+
+    Raises:
+        FieldError: ``max_length`` is not a positive int within PostgreSQL's limit.
+    """
+
+    def __init__(self, max_length: int | None = 255, **kwargs: Any) -> None:
+        if max_length is not None and (
+            type(max_length) is not int or not 1 <= max_length <= VARCHAR_MAX_LENGTH
+        ):
+            raise field_error(
+                reason=f"CharField(max_length={max_length!r}) is invalid: give an int from 1 "
+                f"to {VARCHAR_MAX_LENGTH}, or None for an unbounded varchar.",
+            )
+        self.max_length = max_length
+        super().__init__(**kwargs)
+
+    def _get_default_db_type(self) -> str:
+        return "varchar" if self.max_length is None else f"varchar({self.max_length})"
+
+    def _check(self, value: str) -> None:
+        if self.max_length is not None and len(value) > self.max_length:
+            raise self._invalid(
+                value,
+                f"the value has {len(value)} characters, more than max_length={self.max_length}",
+                "Shorten the value or raise max_length (values are never truncated).",
+            )
+        if "\x00" in value:
+            raise self._nul(value)
+
+    def _options(self) -> dict[str, Any]:
+        return {"max_length": self.max_length}
+
+
+class UUIDField(Field[str]):
+    """A UUID: PostgreSQL ``uuid``, Python ``str`` (canonical lower-case hyphenated form).
+
+    Accepts a ``str`` holding a UUID or a ``uuid.UUID``. A callable default (``uuid.uuid4``)
+    is called per instance and its result turned into a ``str``; the string default
+    ``"gen_random_uuid()"`` means a new client-side uuid4 per instance. Works on existing
+    ``text`` columns too (pass ``db_type="text"``).
+    """
+
+    _python_type = str
+    _default_db_type = "uuid"
+
+    def to_python(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, uuid.UUID):
+            return str(value)
+        if isinstance(value, str):
+            if _CANONICAL_UUID.fullmatch(value):
+                return str(value)
+            try:
+                return str(uuid.UUID(value))
+            except ValueError as err:
+                raise self._invalid(
+                    value,
+                    "the text is not a valid UUID",
+                    "Pass a UUID such as str(uuid.uuid4()) or a uuid.UUID.",
+                ) from err
+        raise self._type_error(value, "a UUID str or a uuid.UUID")
+
+    def has_default(self) -> bool:
+        return self.default is not None
+
+    def get_default(self) -> str | None:
+        """Return a new default: calls a callable default, normalises the result to ``str``.
+
+        Raises:
+            ValidationError: The default does not produce a UUID.
+        """
+        default = self.default
+        if default is None:
+            return None
+        if default == GEN_RANDOM_UUID:
+            return str(uuid.uuid4())
+        if callable(default):
+            default = default()
+        return self.to_python(default)
+
+    def _options(self) -> dict[str, Any]:
+        return {}
