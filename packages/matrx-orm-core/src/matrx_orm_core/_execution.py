@@ -1,0 +1,255 @@
+"""The one place statements run: pick the connection, execute, translate errors with context."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
+from typing import Any
+
+from .config import get_config
+from .connections import AsyncDatabaseManager
+from .drivers.base import Connection, Row
+from .exceptions import ORMException
+
+__all__ = [
+    "ACQUIRE_TIMEOUT",
+    "current_connection",
+    "execute",
+    "execute_many",
+    "fetch",
+    "fetch_one",
+    "fetch_val",
+    "rows_affected",
+]
+
+ACQUIRE_TIMEOUT = 10.0
+"""Seconds a statement waits for a free pooled connection before failing (DatabaseError)."""
+
+current_connection: ContextVar[dict[str, Connection] | None] = ContextVar(
+    "matrx_orm_current_connection", default=None
+)
+"""Connections statements must use, by database name (set by an open transaction)."""
+
+_ModelRef = type | str | None
+
+
+def rows_affected(tag: str) -> int:
+    """The row count of a command tag (``"UPDATE 3"`` → 3, ``"INSERT 0 5"`` → 5).
+
+    Returns:
+        The trailing count, or 0 for tags without one (``"CREATE TABLE"``).
+    """
+    last = tag.rpartition(" ")[2]
+    return int(last) if last.isdigit() else 0
+
+
+def _translate(
+    err: Exception,
+    database: str,
+    sql: str,
+    params: Any,
+    model: _ModelRef,
+    operation: str | None,
+    filters: Mapping[str, Any] | None,
+    timeout: float | None,
+) -> ORMException | None:
+    """The enriched ORM error for ``err``, or ``None`` when ``err`` is not a database error."""
+    if isinstance(err, ORMException):
+        exc = err
+    else:
+        driver = AsyncDatabaseManager.driver_for(database)
+        if timeout is None:
+            timeout = get_config(database).command_timeout
+        translated = driver.translate_error(err, sql=sql, params=params, timeout=timeout)
+        if translated is None:
+            return None
+        exc = translated
+    extra: dict[str, Any] = {"database": database, "sql": sql, "params": params}
+    if filters is not None:
+        extra["filters"] = dict(filters)
+    return exc.enrich(model=model, operation=operation, **extra)
+
+
+def _raise(
+    err: Exception,
+    database: str,
+    sql: str,
+    params: Any,
+    model: _ModelRef,
+    operation: str | None,
+    filters: Mapping[str, Any] | None,
+    timeout: float | None,
+) -> None:
+    exc = _translate(err, database, sql, params, model, operation, filters, timeout)
+    if exc is None or exc is err:
+        raise err
+    raise exc from err
+
+
+def _bound(database: str) -> Connection | None:
+    connections = current_connection.get()
+    return None if connections is None else connections.get(database)
+
+
+async def execute(
+    database: str,
+    sql: str,
+    params: Sequence[Any] = (),
+    *,
+    model: type | str | None = None,
+    operation: str | None = None,
+    filters: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
+) -> str:
+    """Run a statement on ``database`` and return its command tag (``"DELETE 2"``).
+
+    With no ``params`` the text may hold several statements.
+
+    Returns:
+        The server's command tag (see :func:`rows_affected`).
+
+    Raises:
+        DatabaseError: (or a subclass) translated by SQLSTATE, with model, operation, SQL,
+            parameters and filters attached; chained from the driver error.
+        QueryError, ParameterError, UnknownDatabaseError: likewise, by SQLSTATE.
+    """
+    try:
+        conn = _bound(database)
+        if conn is not None:
+            return await conn.execute(sql, params, timeout=timeout)
+        pool = AsyncDatabaseManager.cached_pool(database) or await AsyncDatabaseManager.get_pool(
+            database
+        )
+        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+            return await conn.execute(sql, params, timeout=timeout)
+    except Exception as err:
+        _raise(err, database, sql, params, model, operation, filters, timeout)
+        raise  # pragma: no cover - _raise always raises
+
+
+async def fetch(
+    database: str,
+    sql: str,
+    params: Sequence[Any] = (),
+    *,
+    model: type | str | None = None,
+    operation: str | None = None,
+    filters: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
+) -> list[Row]:
+    """Run a query on ``database`` and return every row.
+
+    Returns:
+        The rows (the driver's row objects; see :class:`~matrx_orm_core.drivers.base.Row`).
+
+    Raises:
+        DatabaseError: as :func:`execute`.
+    """
+    try:
+        conn = _bound(database)
+        if conn is not None:
+            return await conn.fetch(sql, params, timeout=timeout)
+        pool = AsyncDatabaseManager.cached_pool(database) or await AsyncDatabaseManager.get_pool(
+            database
+        )
+        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+            return await conn.fetch(sql, params, timeout=timeout)
+    except Exception as err:
+        _raise(err, database, sql, params, model, operation, filters, timeout)
+        raise  # pragma: no cover - _raise always raises
+
+
+async def fetch_one(
+    database: str,
+    sql: str,
+    params: Sequence[Any] = (),
+    *,
+    model: type | str | None = None,
+    operation: str | None = None,
+    filters: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
+) -> Row | None:
+    """Run a query on ``database`` and return its first row, or ``None``.
+
+    Returns:
+        The first row or ``None``.
+
+    Raises:
+        DatabaseError: as :func:`execute`.
+    """
+    try:
+        conn = _bound(database)
+        if conn is not None:
+            return await conn.fetch_one(sql, params, timeout=timeout)
+        pool = AsyncDatabaseManager.cached_pool(database) or await AsyncDatabaseManager.get_pool(
+            database
+        )
+        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+            return await conn.fetch_one(sql, params, timeout=timeout)
+    except Exception as err:
+        _raise(err, database, sql, params, model, operation, filters, timeout)
+        raise  # pragma: no cover - _raise always raises
+
+
+async def fetch_val(
+    database: str,
+    sql: str,
+    params: Sequence[Any] = (),
+    *,
+    model: type | str | None = None,
+    operation: str | None = None,
+    filters: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
+) -> Any:
+    """Run a query on ``database`` and return the first column of its first row.
+
+    Returns:
+        The value, or ``None`` when there is no row.
+
+    Raises:
+        DatabaseError: as :func:`execute`.
+    """
+    try:
+        conn = _bound(database)
+        if conn is not None:
+            return await conn.fetch_val(sql, params, timeout=timeout)
+        pool = AsyncDatabaseManager.cached_pool(database) or await AsyncDatabaseManager.get_pool(
+            database
+        )
+        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+            return await conn.fetch_val(sql, params, timeout=timeout)
+    except Exception as err:
+        _raise(err, database, sql, params, model, operation, filters, timeout)
+        raise  # pragma: no cover - _raise always raises
+
+
+async def execute_many(
+    database: str,
+    sql: str,
+    params_seq: Iterable[Sequence[Any]],
+    *,
+    model: type | str | None = None,
+    operation: str | None = None,
+    filters: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
+) -> None:
+    """Run one statement on ``database`` once per parameter tuple (pipelined).
+
+    Raises:
+        DatabaseError: as :func:`execute`; ``params`` in the error holds every tuple.
+    """
+    if not isinstance(params_seq, (list, tuple)):
+        params_seq = list(params_seq)
+    try:
+        conn = _bound(database)
+        if conn is not None:
+            await conn.execute_many(sql, params_seq, timeout=timeout)
+            return
+        pool = AsyncDatabaseManager.cached_pool(database) or await AsyncDatabaseManager.get_pool(
+            database
+        )
+        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+            await conn.execute_many(sql, params_seq, timeout=timeout)
+    except Exception as err:
+        _raise(err, database, sql, params_seq, model, operation, filters, timeout)
+        raise  # pragma: no cover - _raise always raises

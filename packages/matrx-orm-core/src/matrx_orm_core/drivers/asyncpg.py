@@ -1,0 +1,392 @@
+"""The asyncpg driver: pools, connections, codecs and error translation (the only asyncpg user)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import ssl as ssl_module
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, cast
+
+import asyncpg
+
+from matrx_orm_core.exceptions import ConfigurationError, ORMException
+
+from ._errors import connection_error, state_error, timeout_error, translate_sqlstate
+from .base import Connection, Driver, NotificationHandler, Pool, Row
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from asyncpg.pool import PoolConnectionProxy
+
+    from matrx_orm_core.config import DatabaseProjectConfig
+
+__all__ = [
+    "APPLICATION_NAME",
+    "AsyncpgConnection",
+    "AsyncpgDriver",
+    "AsyncpgPool",
+    "create_driver",
+    "init_connection",
+    "pool_options",
+]
+
+logger = logging.getLogger(__name__)
+
+APPLICATION_NAME = "matrx-orm"
+"""``application_name`` sent to the server unless ``server_settings`` sets one."""
+
+# DISCARD TEMP joins asyncpg's own reset query (advisory locks, cursors, LISTEN, settings) so
+# temporary tables do not leak to the next borrower either (API.md §10.31); one round trip.
+_EXTRA_RESET_SQL = "DISCARD TEMP;"
+
+if TYPE_CHECKING:
+    _RawConnection: TypeAlias = asyncpg.Connection[asyncpg.Record]
+    _Proxy: TypeAlias = PoolConnectionProxy[asyncpg.Record]
+
+
+def _encode_uuid(value: Any) -> str:
+    if type(value) is str:
+        return value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"a UUID column takes a str or uuid.UUID, not {type(value).__name__}")
+
+
+def _encode_json(value: Any) -> str:
+    return json.dumps(value)
+
+
+async def init_connection(connection: _RawConnection) -> None:
+    """Install the ORM's codecs on a new connection (the pool's ``init=``).
+
+    uuid values come back as ``str`` and are sent from ``str`` or ``uuid.UUID``; json and jsonb
+    are encoded with ``json.dumps`` and decoded with ``json.loads`` (a Python ``str`` is stored
+    as a JSON string). These are built-in types, so no catalog query is sent.
+    """
+    await connection.set_type_codec(
+        "uuid", schema="pg_catalog", encoder=_encode_uuid, decoder=str, format="text"
+    )
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            name, schema="pg_catalog", encoder=_encode_json, decoder=json.loads, format="text"
+        )
+
+
+async def _reset_connection(connection: _RawConnection) -> None:
+    await connection.execute(f"{connection.get_reset_query()}\n{_EXTRA_RESET_SQL}")
+
+
+def pool_options(config: DatabaseProjectConfig) -> dict[str, Any]:
+    """The ``asyncpg.create_pool`` keyword arguments for ``config`` (password included).
+
+    Never log the result: it holds the password.
+
+    Returns:
+        Keyword arguments for ``asyncpg.create_pool``.
+    """
+    server_settings = dict(config.server_settings)
+    server_settings.setdefault("application_name", APPLICATION_NAME)
+    options: dict[str, Any] = {
+        "host": config.host,
+        "port": config.port_number,
+        "user": config.user,
+        "password": config.password or None,
+        "database": config.database_name,
+        "min_size": config.min_size,
+        "max_size": config.max_size,
+        "command_timeout": config.command_timeout,
+        "ssl": _ssl_option(config.ssl),
+        "timeout": config.connect_timeout,
+        "server_settings": server_settings,
+        "init": init_connection,
+        "reset": _reset_connection,
+    }
+    # None = asyncpg's default; 0 behind a transaction pooler unless set explicitly.
+    cache_size = config.effective_statement_cache_size
+    if cache_size is not None:
+        options["statement_cache_size"] = cache_size
+    return options
+
+
+def _ssl_option(value: str | bool | ssl_module.SSLContext) -> str | bool | ssl_module.SSLContext:
+    if isinstance(value, (bool, ssl_module.SSLContext)):
+        return value
+    if value == "disable":
+        return False
+    return value
+
+
+class AsyncpgConnection:
+    """One pooled asyncpg connection, seen through the driver protocol."""
+
+    __slots__ = ("_listeners", "raw")
+
+    def __init__(self, raw: _Proxy | _RawConnection) -> None:
+        self.raw = raw
+        self._listeners: dict[tuple[str, NotificationHandler], Any] = {}
+
+    async def execute(
+        self, sql: str, params: Sequence[Any] = (), *, timeout: float | None = None
+    ) -> str:
+        """Run a statement and return its command tag (multi-statement text when no params)."""
+        return await self.raw.execute(sql, *params, timeout=timeout)
+
+    async def fetch(
+        self, sql: str, params: Sequence[Any] = (), *, timeout: float | None = None
+    ) -> list[Row]:
+        """Run a query and return every row (asyncpg ``Record`` objects)."""
+        return cast("list[Row]", await self.raw.fetch(sql, *params, timeout=timeout))
+
+    async def fetch_one(
+        self, sql: str, params: Sequence[Any] = (), *, timeout: float | None = None
+    ) -> Row | None:
+        """Run a query and return its first row, or ``None``."""
+        return cast("Row | None", await self.raw.fetchrow(sql, *params, timeout=timeout))
+
+    async def fetch_val(
+        self, sql: str, params: Sequence[Any] = (), *, timeout: float | None = None
+    ) -> Any:
+        """Run a query and return the first column of its first row, or ``None``."""
+        return await self.raw.fetchval(sql, *params, timeout=timeout)
+
+    async def execute_many(
+        self, sql: str, params_seq: Iterable[Sequence[Any]], *, timeout: float | None = None
+    ) -> None:
+        """Run one statement per parameter tuple in a single pipelined round trip."""
+        await self.raw.executemany(sql, params_seq, timeout=timeout)
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        """A transaction block (asyncpg makes it a savepoint when one is open)."""
+        return cast("AbstractAsyncContextManager[None]", self.raw.transaction())
+
+    async def listen(self, channel: str, handler: NotificationHandler) -> None:
+        """Subscribe ``handler`` to NOTIFY messages on ``channel``."""
+
+        async def _callback(_con: Any, _pid: int, chan: str, payload: object) -> None:
+            result = handler(chan, str(payload))
+            if inspect.isawaitable(result):
+                await result
+
+        self._listeners[(channel, handler)] = _callback
+        await self.raw.add_listener(channel, _callback)
+
+    async def unlisten(self, channel: str, handler: NotificationHandler) -> None:
+        """Remove a handler added by :meth:`listen` (unknown handlers are ignored)."""
+        callback = self._listeners.pop((channel, handler), None)
+        if callback is not None:
+            await self.raw.remove_listener(channel, callback)
+
+    def is_in_transaction(self) -> bool:
+        """True while a transaction block is open on this connection."""
+        return self.raw.is_in_transaction()
+
+
+class _Acquire:
+    """``async with pool.acquire()``: borrow a proxy, wrap it, give it back."""
+
+    __slots__ = ("_pool", "_proxy", "_timeout")
+
+    def __init__(self, pool: asyncpg.Pool[asyncpg.Record], timeout: float | None) -> None:
+        self._pool = pool
+        self._timeout = timeout
+        self._proxy: _Proxy | None = None
+
+    async def __aenter__(self) -> Connection:
+        try:
+            self._proxy = await self._pool.acquire(timeout=self._timeout)
+        except asyncio.TimeoutError as err:
+            raise timeout_error(self._timeout, what="Acquire", original_error=err) from err
+        return AsyncpgConnection(self._proxy)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        proxy, self._proxy = self._proxy, None
+        if proxy is not None:
+            await self._pool.release(proxy)
+
+
+def _close_sockets(pool: asyncpg.Pool[asyncpg.Record]) -> None:
+    for holder in getattr(pool, "_holders", ()):
+        transport = getattr(getattr(holder, "_con", None), "_transport", None)
+        connection_lost = getattr(transport, "_call_connection_lost", None)
+        if connection_lost is None:
+            continue
+        try:
+            connection_lost(None)
+        except Exception:
+            logger.debug("Closing a socket of a closed event loop failed", exc_info=True)
+
+
+class AsyncpgPool:
+    """An asyncpg pool seen through the driver protocol."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: asyncpg.Pool[asyncpg.Record]) -> None:
+        self.raw = raw
+
+    def acquire(self, *, timeout: float | None = None) -> AbstractAsyncContextManager[Connection]:
+        """Borrow a connection; it is reset and returned to the pool when the block exits.
+
+        Raises:
+            DatabaseError: no connection became free within ``timeout`` seconds.
+        """
+        return _Acquire(self.raw, timeout)
+
+    async def close(self) -> None:
+        """Close every connection gracefully (waits for borrowed ones to come back)."""
+        await self.raw.close()
+
+    def terminate(self) -> None:
+        """Close every connection at once (also when the pool's event loop is already closed)."""
+        try:
+            self.raw.terminate()
+        except RuntimeError:
+            # The loop is closed, so asyncio cannot schedule the transports' close callbacks and
+            # the sockets would leak (ResourceWarning). Close them directly instead.
+            _close_sockets(self.raw)
+
+    def get_size(self) -> int:
+        """Connections currently open."""
+        return self.raw.get_size()
+
+    def get_idle_size(self) -> int:
+        """Connections open and not borrowed."""
+        return self.raw.get_idle_size()
+
+
+class AsyncpgDriver:
+    """The asyncpg implementation of :class:`~matrx_orm_core.drivers.base.Driver`."""
+
+    name = "asyncpg"
+
+    async def create_pool(self, config: DatabaseProjectConfig) -> AsyncpgPool:
+        """Open a pool for ``config`` on the running loop (``min_size`` connections up front).
+
+        Returns:
+            The pool.
+
+        Raises:
+            ConnectionError: the server is unreachable, refused the login, or the database does
+                not exist (the message never contains the password).
+            ConfigurationError: asyncpg rejected the settings.
+        """
+        where = config.dsn(redacted=True)
+        try:
+            raw = await asyncpg.create_pool(**pool_options(config))
+        except asyncpg.PostgresError as err:
+            translated = self.translate_error(err)
+            if translated is not None:
+                translated.enrich(db_url=where)
+                raise translated from err
+            raise
+        except asyncpg.exceptions.ClientConfigurationError as err:
+            raise ConfigurationError(
+                model=None, config_key=config.name, reason=f"asyncpg rejected the settings: {err}"
+            ) from err
+        except (OSError, asyncio.TimeoutError) as err:
+            what = (
+                f"timed out after {config.connect_timeout:g}s"
+                if isinstance(err, asyncio.TimeoutError)
+                else f"failed ({type(err).__name__}: {err})"
+            )
+            raise connection_error(
+                f"Connecting to {where} for database '{config.name}' {what}. Check host, port "
+                "and that the server is running and reachable.",
+                db_url=where,
+                original_error=err,
+            ) from err
+        return AsyncpgPool(raw)
+
+    def translate_error(
+        self,
+        error: BaseException,
+        *,
+        sql: str | None = None,
+        params: Sequence[Any] = (),
+        timeout: float | None = None,
+    ) -> ORMException | None:
+        """Map an asyncpg (or asyncio timeout / socket) error to the ORM hierarchy.
+
+        Returns:
+            The ORM exception, or ``None`` when ``error`` is not one this driver raises.
+        """
+        if isinstance(error, asyncpg.PostgresError):
+            return translate_sqlstate(
+                error.sqlstate,
+                error.args[0] if error.args else str(error),
+                constraint_name=error.constraint_name,
+                table_name=error.table_name,
+                column_name=error.column_name,
+                schema_name=error.schema_name,
+                detail=error.detail,
+                hint=error.hint,
+                original_error=error,
+                sql=sql,
+                params=params,
+            )
+        if isinstance(error, asyncpg.exceptions.ClientConfigurationError):
+            return ConfigurationError(
+                config_key="connection", reason=f"asyncpg rejected the settings: {error}"
+            )
+        if isinstance(error, asyncpg.InterfaceError):
+            text = str(error)
+            if isinstance(error, ValueError) or "the server expects" in text:
+                # asyncpg's own check of the argument count: a parameter problem, not state.
+                return translate_sqlstate(
+                    "22023", text, original_error=error, sql=sql, params=params
+                )
+            return state_error(text, original_error=error)
+        if isinstance(error, asyncio.TimeoutError):
+            return timeout_error(timeout, original_error=error, sql=sql, params=params)
+        if isinstance(error, OSError):
+            return connection_error(
+                f"The connection failed during a statement ({type(error).__name__}: {error}).",
+                original_error=error,
+            )
+        return None
+
+    async def stream(
+        self, connection: Connection, sql: str, params: Sequence[Any] = (), *, prefetch: int = 500
+    ) -> AsyncIterator[Row]:
+        """Iterate a query with a server-side cursor (``connection`` must be in a transaction).
+
+        Raises:
+            StateError: ``connection`` was not made by this driver.
+        """
+        if not isinstance(connection, AsyncpgConnection):
+            raise state_error(
+                f"stream() needs a connection from the asyncpg driver, got "
+                f"{type(connection).__name__}."
+            )
+        async for record in connection.raw.cursor(sql, *params, prefetch=prefetch):
+            yield cast("Row", record)
+
+
+def create_driver() -> AsyncpgDriver:
+    """Entry point used by :func:`matrx_orm_core.drivers.get_driver`.
+
+    Returns:
+        A new driver (``get_driver`` keeps one instance).
+    """
+    return AsyncpgDriver()
+
+
+if TYPE_CHECKING:
+
+    def _conforms(
+        driver: AsyncpgDriver, pool: AsyncpgPool, connection: AsyncpgConnection
+    ) -> tuple[Driver, Pool, Connection]:
+        # mypy checks here that the classes satisfy the driver protocols structurally.
+        return driver, pool, connection
