@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from matrx_orm_core import _dsn as dsn_module
 from matrx_orm_core import config as config_module
 from matrx_orm_core.config import (
     DatabaseConfigError,
@@ -50,7 +51,7 @@ def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     # No socket directory holds a server unless a test creates one.
-    monkeypatch.setattr(config_module, "_DEFAULT_SOCKET_DIRS", (str(tmp_path / "nosock"),))
+    monkeypatch.setattr(dsn_module, "_DEFAULT_SOCKET_DIRS", (str(tmp_path / "nosock"),))
     DatabaseRegistry.reset()
     yield
     DatabaseRegistry.reset()
@@ -494,7 +495,7 @@ def test_from_url_triple_slash_uses_a_socket_directory(
     empty.mkdir()
     found.mkdir()
     (found / ".s.PGSQL.5432").touch()
-    monkeypatch.setattr(config_module, "_DEFAULT_SOCKET_DIRS", (str(empty), str(found)))
+    monkeypatch.setattr(dsn_module, "_DEFAULT_SOCKET_DIRS", (str(empty), str(found)))
     monkeypatch.setattr("getpass.getuser", lambda: "osuser")
     cfg = DatabaseProjectConfig.from_url("n", "postgresql:///db")
     assert (cfg.host, cfg.port, cfg.user, cfg.database_name, cfg.password) == (

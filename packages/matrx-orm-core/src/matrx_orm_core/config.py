@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 import ssl as _ssl
@@ -11,18 +10,17 @@ import threading
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from pathlib import PurePath
 from typing import Any, ClassVar
-from urllib.parse import quote, unquote
 
 from typing_extensions import Self
 
+from ._codegen_paths import code_targets
+from ._dsn import SSL_MODES, format_dsn, parse_url, port_problem
 from .exceptions import (
     REDACTED,
     ConfigurationError,
     ConfigurationWarning,
     DatabaseConfigError,
-    redact_dsn,
     redact_secrets,
 )
 
@@ -48,31 +46,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
-"""The accepted ``ssl`` strings (libpq's ``sslmode`` values)."""
-
 DEFAULT_DATABASE_ENV = "MATRX_DEFAULT_DATABASE"
 """Names the default database when more than one is registered."""
 
 _POOLER_HOST_SUFFIX = "pooler.supabase.com"
 _POOLER_PORT = 6543
-_DEFAULT_PORT = "5432"
-# Where libpq-built servers put their socket, in libpq's search order.
-_DEFAULT_SOCKET_DIRS: tuple[str, ...] = ("/var/run/postgresql", "/run/postgresql", "/tmp")
-_URL_SCHEMES = ("postgres", "postgresql")
-_URL_PARAMS = (
-    "application_name",
-    "connect_timeout",
-    "dbname",
-    "host",
-    "password",
-    "pgbouncer",
-    "port",
-    "sslmode",
-    "user",
-)
-_TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-_FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
 
 def _user_stacklevel() -> int:
@@ -95,18 +73,6 @@ def _is_number(value: object) -> bool:
 
 def _missing(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _port_problem(port: object) -> str | None:
-    if isinstance(port, int) and not isinstance(port, bool):
-        number = port
-    elif isinstance(port, str) and port.strip().isdigit():
-        number = int(port.strip())
-    else:
-        return f"must be an int or a string of digits (got {port!r})"
-    if not 1 <= number <= 65535:
-        return f"must be between 1 and 65535 (got {port!r})"
-    return None
 
 
 @dataclass(repr=False)
@@ -196,9 +162,9 @@ class DatabaseProjectConfig:
         for key in ("host", "database_name", "user"):
             value = getattr(self, key)
             need(isinstance(value, str), key, f"must be a string (got {type(value).__name__})")
-        port_problem = _port_problem(self.port)
-        if port_problem:
-            problems.append(("port", port_problem))
+        port_text = port_problem(self.port)
+        if port_text:
+            problems.append(("port", port_text))
         need(
             self.password is None or isinstance(self.password, str),
             "password",
@@ -257,7 +223,7 @@ class DatabaseProjectConfig:
                 problems.append(("direct_url", "must be a postgresql:// URL string or None"))
             else:
                 try:
-                    _parse_url(direct_url)
+                    parse_url(direct_url)
                 except DatabaseConfigError as err:
                     problems.append(("direct_url", err.message))
         need(
@@ -320,31 +286,7 @@ class DatabaseProjectConfig:
             ``sslmode``, ``connect_timeout`` and ``application_name`` are added when they differ
             from the defaults. Other server settings and ``pooler`` are not part of the URL.
         """
-        auth = quote(self.user, safe="")
-        if self.password:
-            auth += ":" + (REDACTED if redacted else quote(self.password, safe=""))
-        query: list[tuple[str, str]] = []
-        if self.uses_socket:
-            netloc = f"{auth}@"
-            query += [("host", self.host), ("port", str(self.port_number))]
-        else:
-            host = self.host
-            if ":" in host and not host.startswith("["):
-                host = f"[{host}]"
-            netloc = f"{auth}@{host}:{self.port_number}"
-        sslmode = self.ssl if isinstance(self.ssl, str) else None
-        if isinstance(self.ssl, bool):
-            sslmode = "require" if self.ssl else "disable"
-        if sslmode is not None and sslmode != "prefer":
-            query.append(("sslmode", sslmode))
-        if self.connect_timeout != 10.0:
-            query.append(("connect_timeout", f"{self.connect_timeout:g}"))
-        if "application_name" in self.server_settings:
-            query.append(("application_name", self.server_settings["application_name"]))
-        url = f"postgresql://{netloc}/{quote(self.database_name, safe='')}"
-        if query:
-            url += "?" + "&".join(f"{key}={quote(value, safe='/')}" for key, value in query)
-        return url
+        return format_dsn(self, redacted=redacted)
 
     def direct_config(self) -> DatabaseProjectConfig | None:
         """The session (non-pooler) connection described by ``direct_url``, if any.
@@ -361,7 +303,7 @@ class DatabaseProjectConfig:
             if f.name not in {"name", "alias", "direct_url", "pooler", "host", "port"}
             and f.name not in {"database_name", "user", "password"}
         }
-        merged = {**inherited, **_parse_url(self.direct_url), "pooler": False}
+        merged = {**inherited, **parse_url(self.direct_url), "pooler": False}
         return type(self)(name=self.name, alias=self.alias, **merged)
 
     @classmethod
@@ -399,7 +341,7 @@ class DatabaseProjectConfig:
                 f"Valid options: {', '.join(sorted(allowed))}.",
                 config_key=unknown[0],
             )
-        kwargs = {**_parse_url(url), **overrides}
+        kwargs = {**parse_url(url), **overrides}
         return cls(name=name, alias=name if alias is None else alias, **kwargs)
 
     def __repr__(self) -> str:
@@ -412,129 +354,6 @@ class DatabaseProjectConfig:
                 text = repr(redact_secrets(value))
             parts.append(f"{f.name}={text}")
         return f"{type(self).__name__}({', '.join(parts)})"
-
-
-def _split_authority(rest: str, shown: str) -> tuple[str | None, str, str]:
-    """``rest`` (after ``scheme://``) as (userinfo, host:port, path-and-query)."""
-    query_at = rest.find("?")
-    at = rest.rfind("@", 0, query_at if query_at >= 0 else len(rest))
-    if at < 0 and query_at >= 0 and "@" in rest[query_at:] and "/" not in rest[:query_at]:
-        raise DatabaseConfigError(
-            f"Cannot parse the database URL {shown}: percent-encode special characters in the "
-            "user name and password ('?' as %3F, '@' as %40, '/' as %2F, '#' as %23).",
-            config_key="url",
-        )
-    userinfo = rest[:at] if at >= 0 else None
-    after = rest[at + 1 :]
-    ends = [i for i in (after.find("/"), after.find("?")) if i >= 0]
-    cut = min(ends) if ends else len(after)
-    if "," in after[:cut]:
-        raise DatabaseConfigError(
-            f"Several hosts in one URL are not supported ({shown}). Give a single host.",
-            config_key="host",
-        )
-    return userinfo, after[:cut], after[cut:]
-
-
-def _parse_url(url: str) -> dict[str, Any]:
-    """The config fields a URL sets (connection parts always; ssl/pooler/... when present)."""
-    if not isinstance(url, str) or not url.strip():
-        raise DatabaseConfigError("The database URL is empty.", config_key="url")
-    shown = redact_dsn(url.strip())
-    scheme, sep, rest = url.strip().partition("://")
-    if not sep or scheme.lower() not in _URL_SCHEMES:
-        raise DatabaseConfigError(
-            f"Unsupported database URL {shown}: it must start with postgresql:// or postgres://.",
-            config_key="url",
-        )
-    userinfo, hostport, tail = _split_authority(rest, shown)
-    user: str | None = None
-    password: str | None = None
-    if userinfo is not None:
-        raw_user, colon, raw_password = userinfo.partition(":")
-        user = unquote(raw_user) or None
-        password = unquote(raw_password) if colon else None
-    port: str | None = None
-    if hostport.startswith("["):
-        close = hostport.find("]")
-        if close < 0 or (hostport[close + 1 :] and not hostport[close + 1 :].startswith(":")):
-            raise DatabaseConfigError(f"Malformed IPv6 host in {shown}.", config_key="host")
-        host: str | None = hostport[1:close] or None
-        port = hostport[close + 2 :] or None
-    else:
-        raw_host, _, raw_port = hostport.partition(":")
-        host = unquote(raw_host) or None
-        port = raw_port or None
-    path, _, query = tail.partition("?")
-    query = query.partition("#")[0]
-    path = path.partition("#")[0]
-    database = unquote(path[1:]) if path.startswith("/") and len(path) > 1 else None
-    parsed: dict[str, Any] = {}
-    for item in filter(None, query.split("&")):
-        raw_key, _, raw_value = item.partition("=")
-        key, value = unquote(raw_key), unquote(raw_value)
-        if key not in _URL_PARAMS:
-            named = repr(key) if key.isidentifier() else "(malformed)"
-            raise DatabaseConfigError(
-                f"Unsupported query parameter {named} in {shown}. Supported: "
-                f"{', '.join(_URL_PARAMS)}; pass other settings as keyword arguments.",
-                config_key=key if key.isidentifier() else "url",
-            )
-        if key == "host":
-            host = value or host
-        elif key == "port":
-            port = value or port
-        elif key == "user":
-            user = value or user
-        elif key == "password":
-            password = value
-        elif key == "dbname":
-            database = value or database
-        elif key == "sslmode":
-            if value not in SSL_MODES:
-                raise DatabaseConfigError(
-                    f"Unknown sslmode {value!r} in {shown}; use one of {', '.join(SSL_MODES)}.",
-                    config_key="ssl",
-                )
-            parsed["ssl"] = value
-        elif key == "connect_timeout":
-            try:
-                parsed["connect_timeout"] = float(value)
-            except ValueError:
-                raise DatabaseConfigError(
-                    f"connect_timeout must be a number of seconds in {shown}.",
-                    config_key="connect_timeout",
-                ) from None
-        elif key == "application_name":
-            parsed.setdefault("server_settings", {})["application_name"] = value
-        elif key == "pgbouncer":
-            if value.lower() not in _TRUE_WORDS | _FALSE_WORDS:
-                raise DatabaseConfigError(
-                    f"pgbouncer must be true or false in {shown}.", config_key="pooler"
-                )
-            parsed["pooler"] = value.lower() in _TRUE_WORDS
-    if port is not None and _port_problem(port):
-        raise DatabaseConfigError(
-            f"The port in {shown} must be a number between 1 and 65535.", config_key="port"
-        )
-    port = port or os.environ.get("PGPORT") or _DEFAULT_PORT
-    user = user or os.environ.get("PGUSER") or getpass.getuser()
-    parsed.update(
-        host=host or os.environ.get("PGHOST") or _default_host(port),
-        port=port,
-        database_name=database or os.environ.get("PGDATABASE") or user,
-        user=user,
-        password=password,
-    )
-    return parsed
-
-
-def _default_host(port: str) -> str:
-    """libpq's default: the first socket directory holding this port's socket, else localhost."""
-    for directory in _DEFAULT_SOCKET_DIRS:
-        if os.path.exists(os.path.join(directory, f".s.PGSQL.{port}")):
-            return directory
-    return "localhost"
 
 
 def _differences(a: DatabaseProjectConfig, b: DatabaseProjectConfig) -> list[str]:
@@ -844,17 +663,6 @@ def get_default_database() -> str:
     raise ConfigurationError(config_key="default database", reason=reason)
 
 
-def _code_target(root: str, temp_path: str, file_location: str) -> dict[str, Any]:
-    return {
-        "temp_path": temp_path,
-        "root": root,
-        "file_location": file_location,
-        "import_lines": [],
-        "additional_top_lines": [],
-        "additional_bottom_lines": [],
-    }
-
-
 def get_code_config(
     name: str,
     *,
@@ -876,55 +684,4 @@ def get_code_config(
     Raises:
         DatabaseConfigError: ``name`` is not registered.
     """
-    alias = get_database_alias(name)
-    py = os.fspath(python_root) if python_root is not None else None
-    py = py or os.environ.get("ADMIN_PYTHON_ROOT") or os.getcwd()
-    ts = os.fspath(ts_root) if ts_root is not None else None
-    ts = ts or os.environ.get("ADMIN_TS_ROOT") or os.getcwd()
-    package = os.path.join(py, "database", alias)
-    rel = PurePath("database", alias).as_posix()
-    schema = os.path.join(ts, "utils", "schema")
-    processing = os.path.join(schema, "schema-processing")
-    types_dir = os.path.join(ts, "types")
-    hooks = os.path.join(ts, "lib", "redux", "entity", "hooks")
-    ts_targets = {
-        "typescript_schema": (schema, "initialSchemas.ts", "utils/schema"),
-        "typescript_individual_table_schemas": (
-            schema,
-            "initialTableSchemas.ts",
-            "utils/schema",
-        ),
-        "typescript_entity_fields": (schema, "entityFieldNameGroups.ts", "utils/schema"),
-        "primary_keys": (schema, "entityPrimaryKeys.ts", "utils/schema"),
-        "typescript_lookup": (schema, "lookupSchema.ts", "utils/schema"),
-        "typescript_types": (types_dir, "AutomationSchemaTypes.ts", "types"),
-        "entity_typescript_types": (types_dir, "entities.ts", "types"),
-        "typescript_entity_overrides": (
-            processing,
-            "entityOverrides.ts",
-            "utils/schema/schema-processing",
-        ),
-        "typescript_entity_field_overrides": (
-            processing,
-            "fieldOverrides.ts",
-            "utils/schema/schema-processing",
-        ),
-        "typescript_entity_main_hooks": (hooks, "entityMainHooks.ts", "lib/redux/entity/hooks"),
-    }
-    targets = {
-        "python_models": _code_target(package, "models.py", f"# File: {rel}/models.py"),
-        "python_base_manager": _code_target(
-            os.path.join(package, "managers"), "", f"# File: {rel}/managers/"
-        ),
-        "python_all_managers": _code_target(
-            os.path.join(package, "managers"), "__init__.py", f"# File: {rel}/managers/__init__.py"
-        ),
-        "python_auto_config": _code_target(
-            os.path.join(package, "helpers"),
-            "auto_config.py",
-            f"# File: {rel}/helpers/auto_config.py",
-        ),
-    }
-    for key, (root, file_name, folder) in ts_targets.items():
-        targets[key] = _code_target(root, file_name, f"// File: {folder}/{file_name}")
-    return targets
+    return code_targets(get_database_alias(name), python_root, ts_root)

@@ -1,4 +1,4 @@
-"""The exception hierarchy and warning classes (from matrx_orm_core.exceptions).
+"""The exception hierarchy, warning classes and redaction helpers (from matrx_orm_core.exceptions).
 
 This is the canonical home of ``ConnectionError``: it is not re-exported from ``matrx_orm``
 itself, where a star import would shadow the builtin of the same name.
@@ -7,6 +7,7 @@ itself, where a star import would shadow the builtin of the same name.
 from __future__ import annotations
 
 from matrx_orm_core.exceptions import (
+    REDACTED,
     AdapterError,
     CacheError,
     ConfigurationError,
@@ -29,10 +30,16 @@ from matrx_orm_core.exceptions import (
     SyncContextError,
     TransactionError,
     UnknownDatabaseError,
+    UnknownRelationError,
     ValidationError,
+    get_show_params,
+    redact_dsn,
+    redact_secrets,
+    set_show_params,
 )
 
 __all__ = [
+    "REDACTED",
     "AdapterError",
     "CacheError",
     "ConfigurationError",
@@ -51,9 +58,14 @@ __all__ = [
     "ParameterError",
     "QueryError",
     "RelationshipError",
+    "UnknownRelationError",
     "StateError",
     "SyncContextError",
     "TransactionError",
     "UnknownDatabaseError",
     "ValidationError",
+    "get_show_params",
+    "redact_dsn",
+    "redact_secrets",
+    "set_show_params",
 ]
