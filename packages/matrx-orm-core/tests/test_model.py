@@ -250,7 +250,7 @@ def test_get_related_defaults_and_set_related() -> None:
 
 def test_unknown_relation_names_raise() -> None:
     post = MPost(id=1)
-    with pytest.raises(RelationshipError, match="No related field for 'nope' on MPost"):
+    with pytest.raises(AttributeError, match="No related field for 'nope' on MPost"):
         post.get_related("nope")
     with pytest.raises(RelationshipError):
         post.set_related("nope", 1)

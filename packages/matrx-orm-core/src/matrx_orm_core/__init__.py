@@ -48,6 +48,7 @@ from .exceptions import (
     SyncContextError,
     TransactionError,
     UnknownDatabaseError,
+    UnknownRelationError,
     ValidationError,
 )
 from .fields import (
@@ -118,6 +119,7 @@ __all__ = [
     "ParameterError",
     "QueryError",
     "RelationshipError",
+    "UnknownRelationError",
     "StateError",
     "SyncContextError",
     "TransactionError",

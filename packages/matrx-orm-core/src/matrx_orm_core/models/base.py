@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 from typing_extensions import Self
 
-from matrx_orm_core import exceptions, hooks
+from matrx_orm_core import hooks
 from matrx_orm_core._loop import run_sync
 from matrx_orm_core.exceptions import (
     ConfigurationError,
     DoesNotExist,
     MultipleObjectsReturned,
-    RelationshipError,
     StateError,
+    UnknownRelationError,
     ValidationError,
 )
 from matrx_orm_core.query.builder import QueryBuilder
@@ -41,12 +41,6 @@ if TYPE_CHECKING:
     from .options import CachePolicy, ModelOptions
 
 __all__ = ["Model", "RuntimeContainer"]
-
-UnknownRelationError: type[RelationshipError] = getattr(
-    exceptions, "UnknownRelationError", RelationshipError
-)
-"""Raised for an unknown relation name (``RelationshipError``, and ``AttributeError`` once
-``exceptions.UnknownRelationError`` exists)."""
 
 
 class _LazyDict:
