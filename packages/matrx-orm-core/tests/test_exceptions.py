@@ -33,6 +33,7 @@ from matrx_orm_core.exceptions import (
     SyncContextError,
     TransactionError,
     UnknownDatabaseError,
+    UnknownRelationError,
     ValidationError,
     get_show_params,
     redact_dsn,
@@ -67,6 +68,7 @@ ALL_CLASSES = [
     AdapterError,
     OptimisticLockError,
     SyncContextError,
+    UnknownRelationError,
 ]
 
 
@@ -107,6 +109,7 @@ def test_all_lists_every_public_name() -> None:
         "SyncContextError",
         "TransactionError",
         "UnknownDatabaseError",
+        "UnknownRelationError",
         "ValidationError",
         "get_show_params",
         "redact_dsn",
