@@ -252,6 +252,18 @@ def wheels(session: nox.Session) -> None:
         )
         imports = "; ".join(f"import {name}" for name in DISTRIBUTIONS.values())
         session.run(full_python, "-c", f"{imports}; print('all packages import')", external=True)
+        # Every import path of the spec, with every name it pins, from the installed wheels.
+        session.run(
+            full_python,
+            "-c",
+            "import importlib, json, sys; "
+            f"pins = json.load(open({str(ROOT / 'integration_tests' / 'public_api.json')!r})); "
+            "missing = [f'{m}.{n}' for m, names in pins.items() "
+            "for n in names if not hasattr(importlib.import_module(m), n)]; "
+            "sys.exit(f'missing from the wheels: {missing}') if missing else "
+            "print(f'{len(pins)} spec import paths resolve from the wheels')",
+            external=True,
+        )
         cli_main = PACKAGES_DIR / "matrx-orm-cli" / "src" / "matrx_orm_cli" / "main.py"
         if cli_main.is_file():
             session.run(str(full / "bin" / "matrx-orm"), "--help", external=True)
