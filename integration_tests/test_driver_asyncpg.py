@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import gc
 import json
@@ -20,6 +21,7 @@ from matrx_orm_core.config import DatabaseProjectConfig, DatabaseRegistry, regis
 from matrx_orm_core.connections import AsyncDatabaseManager
 from matrx_orm_core.drivers import get_driver
 from matrx_orm_core.drivers.asyncpg import AsyncpgConnection, AsyncpgPool
+from matrx_orm_core.embedded import start_embedded_server
 from matrx_orm_core.exceptions import (
     ConnectionError,
     DatabaseError,
@@ -27,41 +29,32 @@ from matrx_orm_core.exceptions import (
     ParameterError,
     QueryError,
 )
+from matrx_orm_core.testing import DatabaseServer, create_database, drop_database
 
-HOST = os.environ.get("MATRX_TEST_DB_HOST", "127.0.0.1")
-PORT = int(os.environ.get("MATRX_TEST_DB_PORT", "5432"))
-USER = os.environ.get("MATRX_TEST_DB_USER", "postgres")
-PASSWORD = os.environ.get("MATRX_TEST_DB_PASSWORD", "")
 SECRET = "s3cret-Pa55word"
+LOOPBACK = "127.0.0.1"
+CLOSED_PORT = 1  # tcpmux: nothing listens there, and only root could bind it
+LOCAL_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
-async def _admin() -> asyncpg.Connection[asyncpg.Record]:
+async def _admin(server: DatabaseServer) -> asyncpg.Connection[asyncpg.Record]:
     return await asyncpg.connect(
-        host=HOST, port=PORT, user=USER, password=PASSWORD or None, database="postgres"
+        host=server.host,
+        port=server.port,
+        user=server.user,
+        password=server.password,
+        database=server.admin_database,
     )
 
 
 @pytest.fixture(scope="module")
-def database_name() -> Iterator[str]:
-    name = f"matrx_drv_{uuid.uuid4().hex[:12]}"
-
-    async def create() -> None:
-        admin = await _admin()
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
-
-    async def drop() -> None:
-        admin = await _admin()
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-    asyncio.run(create())
-    yield name
-    asyncio.run(drop())
+def database_name(matrx_test_server: DatabaseServer) -> Iterator[str]:
+    """This module's own database on the session's test server, dropped afterwards."""
+    name = create_database(matrx_test_server)
+    try:
+        yield name
+    finally:
+        drop_database(matrx_test_server, name)
 
 
 def _unregister(*names: str) -> None:
@@ -71,20 +64,12 @@ def _unregister(*names: str) -> None:
             DatabaseRegistry.unregister(name)
 
 
-def _config(database_name: str, name: str = "drv_live", **overrides: Any) -> DatabaseProjectConfig:
-    values: dict[str, Any] = {
-        "name": name,
-        "host": HOST,
-        "port": PORT,
-        "database_name": database_name,
-        "user": USER,
-        "password": PASSWORD,
-        "alias": name,
-        "min_size": 1,
-        "max_size": 4,
-    }
+def _config(
+    server: DatabaseServer, database_name: str, name: str = "drv_live", **overrides: Any
+) -> DatabaseProjectConfig:
+    values: dict[str, Any] = {"min_size": 1, "max_size": 4}
     values.update(overrides)
-    return DatabaseProjectConfig(**values)
+    return server.config(name, database=database_name, alias=name, **values)
 
 
 @pytest.fixture
@@ -93,21 +78,28 @@ def app_name() -> str:
 
 
 @pytest.fixture
-def registered(database_name: str, app_name: str) -> Iterator[str]:
+def registered(
+    matrx_test_server: DatabaseServer, database_name: str, app_name: str
+) -> Iterator[str]:
     _unregister("drv_live", "drv_short")
-    register_database(_config(database_name, server_settings={"application_name": app_name}))
+    register_database(
+        _config(matrx_test_server, database_name, server_settings={"application_name": app_name})
+    )
     yield "drv_live"
     _unregister("drv_live", "drv_short")
 
 
 @pytest.fixture
 async def db(registered: str) -> AsyncIterator[str]:
+    # Start from no pool on this loop, even when the loop is shared with earlier tests (a
+    # session-scoped loop keeps their pools open); they reopen on their next query.
+    await AsyncDatabaseManager.close_all_pools()
     yield registered
     await AsyncDatabaseManager.close_all_pools()
 
 
-async def _sessions(app_name: str) -> int:
-    admin = await _admin()
+async def _sessions(server: DatabaseServer, app_name: str) -> int:
+    admin = await _admin(server)
     try:
         count: int = await admin.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", app_name
@@ -133,14 +125,20 @@ async def test_pool_is_created_lazily_and_reused(db: str) -> None:
     assert dict(rows[0].items()) == {"a": 1, "b": "x"}
 
 
-async def test_concurrent_first_use_creates_one_pool(db: str, app_name: str) -> None:
+async def test_concurrent_first_use_creates_one_pool(
+    matrx_test_server: DatabaseServer, db: str, app_name: str
+) -> None:
     pools = await asyncio.gather(*(AsyncDatabaseManager.get_pool(db) for _ in range(8)))
     assert len({id(pool) for pool in pools}) == 1
     assert AsyncDatabaseManager.pool_count() == 1
-    assert await _sessions(app_name) == 1  # min_size=1: one pool opened one connection
+    assert (
+        await _sessions(matrx_test_server, app_name) == 1
+    )  # min_size=1: one pool opened one connection
 
 
-def test_two_loops_get_two_pools(registered: str, app_name: str) -> None:
+def test_two_loops_get_two_pools(
+    matrx_test_server: DatabaseServer, registered: str, app_name: str
+) -> None:
     loops = [asyncio.new_event_loop(), asyncio.new_event_loop()]
     try:
         pools = [
@@ -151,18 +149,18 @@ def test_two_loops_get_two_pools(registered: str, app_name: str) -> None:
         for loop in loops:
             value = loop.run_until_complete(_execution.fetch_val(registered, "SELECT 7"))
             assert value == 7
-        assert asyncio.run(_sessions(app_name)) == 2
+        assert asyncio.run(_sessions(matrx_test_server, app_name)) == 2
         for loop in loops:
             loop.run_until_complete(AsyncDatabaseManager.close_pools_for_loop())
         assert AsyncDatabaseManager.pool_count() == 0
     finally:
         for loop in loops:
             loop.close()
-    assert asyncio.run(_sessions(app_name)) == 0
+    assert asyncio.run(_sessions(matrx_test_server, app_name)) == 0
 
 
 def test_pools_of_closed_loops_are_terminated_without_resource_warning(
-    registered: str, app_name: str
+    matrx_test_server: DatabaseServer, registered: str, app_name: str
 ) -> None:
     unraisable: list[Any] = []
     old_hook = sys.unraisablehook
@@ -185,25 +183,29 @@ def test_pools_of_closed_loops_are_terminated_without_resource_warning(
 
     async def wait_gone() -> int:
         for _ in range(50):
-            if await _sessions(app_name) == 0:
+            if await _sessions(matrx_test_server, app_name) == 0:
                 return 0
             await asyncio.sleep(0.05)
-        return await _sessions(app_name)
+        return await _sessions(matrx_test_server, app_name)
 
     assert asyncio.run(wait_gone()) == 0
 
 
-async def test_close_all_pools_leaves_no_open_connection(db: str, app_name: str) -> None:
+async def test_close_all_pools_leaves_no_open_connection(
+    matrx_test_server: DatabaseServer, db: str, app_name: str
+) -> None:
     await asyncio.gather(*(_execution.fetch_val(db, "SELECT pg_sleep(0.05)") for _ in range(4)))
-    assert await _sessions(app_name) >= 2
+    assert await _sessions(matrx_test_server, app_name) >= 2
     await AsyncDatabaseManager.close_all_pools()
     assert AsyncDatabaseManager.pool_count() == 0
-    assert await _sessions(app_name) == 0
+    assert await _sessions(matrx_test_server, app_name) == 0
 
 
-async def test_default_application_name(database_name: str) -> None:
+async def test_default_application_name(
+    matrx_test_server: DatabaseServer, database_name: str
+) -> None:
     _unregister("drv_plain")
-    register_database(_config(database_name, name="drv_plain"))
+    register_database(_config(matrx_test_server, database_name, name="drv_plain"))
     try:
         assert await _execution.fetch_val(
             "drv_plain", "SELECT current_setting('application_name')"
@@ -317,12 +319,19 @@ async def test_syntax_and_missing_table_are_query_errors(db: str) -> None:
         await _execution.fetch(db, "SELECT * FROM no_such_table")
 
 
-async def test_statement_timeouts_are_database_errors(database_name: str, db: str) -> None:
+async def test_statement_timeouts_are_database_errors(
+    matrx_test_server: DatabaseServer, database_name: str, db: str
+) -> None:
     with pytest.raises(DatabaseError, match=r"Statement timed out after 0\.2s"):
         await _execution.fetch_val(db, "SELECT pg_sleep(5)", timeout=0.2)
     assert await _execution.fetch_val(db, "SELECT 1") == 1  # the pool recovered
     register_database(
-        _config(database_name, name="drv_short", server_settings={"statement_timeout": "100"})
+        _config(
+            matrx_test_server,
+            database_name,
+            name="drv_short",
+            server_settings={"statement_timeout": "100"},
+        )
     )
     with pytest.raises(DatabaseError, match="Statement cancelled: canceling statement") as info:
         await _execution.fetch_val("drv_short", "SELECT pg_sleep(5)")
@@ -333,18 +342,30 @@ async def test_statement_timeouts_are_database_errors(database_name: str, db: st
 # --- connecting --------------------------------------------------------------------------------
 
 
-async def test_unreachable_port_is_connection_error_without_password(database_name: str) -> None:
-    config = _config(database_name, port=1, password=SECRET, connect_timeout=3.0)
+async def test_unreachable_port_is_connection_error_without_password(
+    matrx_test_server: DatabaseServer, database_name: str
+) -> None:
+    # Whatever the test server is, nothing listens on this loopback port.
+    config = _config(
+        matrx_test_server,
+        database_name,
+        host=LOOPBACK,
+        port=CLOSED_PORT,
+        password=SECRET,
+        connect_timeout=3.0,
+    )
     with pytest.raises(ConnectionError) as info:
         await get_driver().create_pool(config)
     text = f"{info.value}{info.value!r}{info.value.details}{info.value.message}"
     assert SECRET not in text
-    assert "127.0.0.1" in info.value.message or HOST in info.value.message
+    assert "127.0.0.1" in info.value.message or config.host in info.value.message
 
 
-async def test_refused_login_is_connection_error_without_password(database_name: str) -> None:
+async def test_refused_login_is_connection_error_without_password(
+    matrx_test_server: DatabaseServer, database_name: str
+) -> None:
     # The local server trusts every login, so refuse one it cannot satisfy: an unknown role.
-    config = _config(database_name, user="no_such_role_x", password=SECRET)
+    config = _config(matrx_test_server, database_name, user="no_such_role_x", password=SECRET)
     with pytest.raises(ConnectionError) as info:
         await get_driver().create_pool(config)
     text = f"{info.value}{info.value!r}{info.value.details}"
@@ -352,15 +373,93 @@ async def test_refused_login_is_connection_error_without_password(database_name:
     assert 'role "no_such_role_x" does not exist' in info.value.message
 
 
-async def test_missing_database_is_connection_error() -> None:
-    config = _config("matrx_drv_does_not_exist", password=SECRET)
+async def test_missing_database_is_connection_error(matrx_test_server: DatabaseServer) -> None:
+    config = _config(matrx_test_server, "matrx_drv_does_not_exist", password=SECRET)
     with pytest.raises(ConnectionError, match="does not exist") as info:
         await get_driver().create_pool(config)
     assert SECRET not in str(info.value)
 
 
-async def test_ssl_prefer_connects_to_a_plain_server(database_name: str) -> None:
-    pool = await get_driver().create_pool(_config(database_name, ssl="prefer"))
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass  # the other side went away; the handler closes both ends
+    finally:
+        if writer.can_write_eof() and not writer.is_closing():
+            with contextlib.suppress(OSError):
+                writer.write_eof()
+
+
+class _TcpToUnixSocket:
+    """Listens on 127.0.0.1 and forwards every connection to a server's Unix socket.
+
+    The embedded server listens only on a Unix socket, where a client never negotiates SSL. Seen
+    through this relay it is a plain TCP server: the client sends its SSLRequest over TCP and
+    PostgreSQL itself answers it (with "no", as it does on a Unix socket).
+    """
+
+    def __init__(self, socket_path: str) -> None:
+        self.socket_path = socket_path
+        self.port = 0
+        self._listener: asyncio.Server | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()
+
+    async def __aenter__(self) -> _TcpToUnixSocket:
+        self._listener = await asyncio.start_server(self._relay, LOOPBACK, 0)
+        self.port = int(self._listener.sockets[0].getsockname()[1])
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._listener is not None
+        self._listener.close()
+        await self._listener.wait_closed()
+        for task in list(self._handlers):
+            task.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        writers = [writer]
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_unix_connection(self.socket_path)
+            writers.append(upstream_writer)
+            await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
+        finally:
+            for each in writers:
+                each.close()
+                with contextlib.suppress(OSError, asyncio.CancelledError):
+                    await each.wait_closed()
+            self._handlers.discard(task)
+
+
+@pytest.fixture
+async def plain_tcp_server(
+    matrx_test_server: DatabaseServer,
+) -> AsyncIterator[tuple[str, int]]:
+    """``(host, port)`` of the test server over TCP, where clients ask it for SSL.
+
+    A TCP server is used as it is; a Unix-socket server (the embedded one) is reached through a
+    loopback relay to its socket.
+    """
+    if not matrx_test_server.host.startswith("/"):
+        yield matrx_test_server.host, matrx_test_server.port
+        return
+    socket_path = os.path.join(matrx_test_server.host, f".s.PGSQL.{matrx_test_server.port}")
+    async with _TcpToUnixSocket(socket_path) as relay:
+        yield LOOPBACK, relay.port
+
+
+async def test_ssl_prefer_connects_to_a_plain_server(
+    matrx_test_server: DatabaseServer, database_name: str, plain_tcp_server: tuple[str, int]
+) -> None:
+    host, port = plain_tcp_server
+    config = _config(matrx_test_server, database_name, host=host, port=port, ssl="prefer")
+    pool = await get_driver().create_pool(config)
     try:
         async with pool.acquire() as conn:
             assert await conn.fetch_val("SELECT 1") == 1
@@ -368,23 +467,50 @@ async def test_ssl_prefer_connects_to_a_plain_server(database_name: str) -> None
         await pool.close()
 
 
-async def test_ssl_require_against_a_plain_server_is_connection_error(database_name: str) -> None:
+async def test_ssl_require_against_a_plain_server_is_connection_error(
+    matrx_test_server: DatabaseServer, database_name: str, plain_tcp_server: tuple[str, int]
+) -> None:
+    host, port = plain_tcp_server
+    config = _config(
+        matrx_test_server, database_name, host=host, port=port, ssl="require", password=SECRET
+    )
     with pytest.raises(ConnectionError, match="rejected SSL upgrade") as info:
-        await get_driver().create_pool(_config(database_name, ssl="require", password=SECRET))
+        await get_driver().create_pool(config)
     assert SECRET not in str(info.value)
     assert "sslmode=require" in info.value.message
 
 
 @pytest.fixture
-def socket_dir() -> str:
-    path = os.environ.get("MATRX_TEST_DB_SOCKET_DIR", "/var/run/postgresql")
-    if not os.path.exists(os.path.join(path, f".s.PGSQL.{PORT}")):
-        pytest.skip(f"no PostgreSQL socket in {path} (set MATRX_TEST_DB_SOCKET_DIR)")
-    return path
+def socket_config(
+    matrx_test_server: DatabaseServer, database_name: str
+) -> Iterator[DatabaseProjectConfig]:
+    """A configuration whose host is a Unix-socket directory, on a server that listens there.
+
+    The test server's own socket when it has one: the embedded server's, or the local socket
+    directory (``$MATRX_TEST_DB_SOCKET_DIR``, default ``/var/run/postgresql``) of a server on
+    this machine's loopback. Otherwise (a remote or containerised server) an embedded server
+    started for this test alone.
+    """
+    server = matrx_test_server
+    if server.host.startswith("/"):
+        yield _config(server, database_name)
+        return
+    local_dir = os.environ.get("MATRX_TEST_DB_SOCKET_DIR", "/var/run/postgresql")
+    if server.host in LOCAL_HOSTS and os.path.exists(
+        os.path.join(local_dir, f".s.PGSQL.{server.port}")
+    ):
+        yield _config(server, database_name, host=local_dir)
+        return
+    embedded = start_embedded_server()
+    try:
+        yield embedded.config("drv_live", alias="drv_live", min_size=1, max_size=4)
+    finally:
+        embedded.stop()
 
 
-async def test_unix_socket_directory_host(database_name: str, socket_dir: str) -> None:
-    pool = await get_driver().create_pool(_config(database_name, host=socket_dir))
+async def test_unix_socket_directory_host(socket_config: DatabaseProjectConfig) -> None:
+    assert socket_config.host.startswith("/")
+    pool = await get_driver().create_pool(socket_config)
     try:
         async with pool.acquire() as conn:
             assert await conn.fetch_val("SELECT inet_server_addr()") is None  # not TCP
@@ -392,10 +518,14 @@ async def test_unix_socket_directory_host(database_name: str, socket_dir: str) -
         await pool.close()
 
 
-async def test_pooler_mode_uses_no_named_prepared_statements(database_name: str) -> None:
+async def test_pooler_mode_uses_no_named_prepared_statements(
+    matrx_test_server: DatabaseServer, database_name: str
+) -> None:
     sql = "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE '__asyncpg%'"
     for pooler, expect_named in ((True, False), (False, True)):
-        pool = await get_driver().create_pool(_config(database_name, pooler=pooler))
+        pool = await get_driver().create_pool(
+            _config(matrx_test_server, database_name, pooler=pooler)
+        )
         try:
             async with pool.acquire() as conn:
                 assert isinstance(conn, AsyncpgConnection)
@@ -412,8 +542,12 @@ async def test_pooler_mode_uses_no_named_prepared_statements(database_name: str)
 # --- connections, transactions, session state --------------------------------------------------
 
 
-async def test_no_session_state_leaks_between_borrowers(database_name: str) -> None:
-    pool = await get_driver().create_pool(_config(database_name, min_size=1, max_size=1))
+async def test_no_session_state_leaks_between_borrowers(
+    matrx_test_server: DatabaseServer, database_name: str
+) -> None:
+    pool = await get_driver().create_pool(
+        _config(matrx_test_server, database_name, min_size=1, max_size=1)
+    )
     try:
         async with pool.acquire() as conn:
             pid = await conn.fetch_val("SELECT pg_backend_pid()")

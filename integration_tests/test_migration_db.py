@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from uuid import uuid4
 
 import asyncpg
 import pytest
 
-from matrx_orm_core.config import DatabaseProjectConfig, DatabaseRegistry, register_database
+from matrx_orm_core.config import DatabaseRegistry, register_database
 from matrx_orm_core.connections import AsyncDatabaseManager
 from matrx_orm_core.exceptions import DatabaseError, ORMException, ParameterError
+from matrx_orm_core.testing import DatabaseServer, create_database, drop_database
 from matrx_orm_migrations import MigrationDB
 
 pytestmark = pytest.mark.level2
-
-HOST = os.environ.get("MATRX_MIGRATION_DB_HOST", "127.0.0.1")
-PORT = int(os.environ.get("MATRX_MIGRATION_DB_PORT", "5432"))
-USER = os.environ.get("MATRX_MIGRATION_DB_USER", "postgres")
-PASSWORD = os.environ.get("MATRX_MIGRATION_DB_PASSWORD", "")
 
 SCRIPT = """
 -- schema for the MigrationDB test; a comment with a ; in it
@@ -43,34 +38,15 @@ INSERT INTO tag (id, label) VALUES (1, E'it\\'s; one'), (2, 'two''s; two');
 """
 
 
-async def _admin() -> asyncpg.Connection[asyncpg.Record]:
-    connection: asyncpg.Connection[asyncpg.Record] = await asyncpg.connect(
-        host=HOST, port=PORT, user=USER, password=PASSWORD or None, database="postgres"
-    )
-    return connection
-
-
 @pytest.fixture
-async def db() -> AsyncIterator[MigrationDB]:
+async def db(matrx_test_server: DatabaseServer) -> AsyncIterator[MigrationDB]:
     """A fresh database registered under a fresh name, dropped and unregistered afterwards."""
-    suffix = uuid4().hex[:12]
-    database_name = f"matrx_migration_db_{suffix}"
-    config_name = f"migration_db_{suffix}"
-    admin = await _admin()
+    config_name = f"migration_db_{uuid4().hex[:12]}"
+    database_name = create_database(matrx_test_server)
     try:
-        await admin.execute(f'CREATE DATABASE "{database_name}"')
         register_database(
-            DatabaseProjectConfig(
-                name=config_name,
-                host=HOST,
-                port=PORT,
-                database_name=database_name,
-                user=USER,
-                password=PASSWORD,
-                alias=config_name,
-                ssl="disable",
-                min_size=2,
-                max_size=2,
+            matrx_test_server.config(
+                config_name, database=database_name, ssl="disable", min_size=2, max_size=2
             )
         )
         try:
@@ -78,9 +54,8 @@ async def db() -> AsyncIterator[MigrationDB]:
         finally:
             await AsyncDatabaseManager.close_pools_for_loop()
             DatabaseRegistry.unregister(config_name)
-            await admin.execute(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
     finally:
-        await admin.close()
+        drop_database(matrx_test_server, database_name)
 
 
 async def test_multi_statement_script_then_rows(db: MigrationDB) -> None:

@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import decimal
 import math
-import os
 import uuid
 from collections.abc import Awaitable, Iterator
 from typing import Any, TypeVar
@@ -17,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matrx_orm_core._quoting import MAX_IDENTIFIER_BYTES, quote_ident, quote_literal
+from matrx_orm_core.config import DatabaseProjectConfig
 from matrx_orm_core.sql import (
     And,
     Compare,
@@ -81,18 +81,19 @@ class Live:
     """One asyncpg connection driven from sync tests on a private event loop.
 
     Hypothesis cannot drive async test functions, so every test here is sync and runs its
-    queries through `run`.
+    queries through `run`. It connects to the session's scratch database (the tests create
+    only temporary tables).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, config: DatabaseProjectConfig) -> None:
         self.loop = asyncio.new_event_loop()
         self.conn: asyncpg.Connection = self.run(
             asyncpg.connect(
-                host=os.environ.get("MATRX_TEST_DB_HOST", "127.0.0.1"),
-                port=int(os.environ.get("MATRX_TEST_DB_PORT", "5432")),
-                user=os.environ.get("MATRX_TEST_DB_USER", "postgres"),
-                password=os.environ.get("MATRX_TEST_DB_PASSWORD") or None,
-                database="postgres",
+                host=config.host,
+                port=config.port_number,
+                user=config.user,
+                password=config.password or None,
+                database=config.database_name,
                 # Each text must be parsed under the current standard_conforming_strings;
                 # a cached prepared statement would hide the second mode.
                 statement_cache_size=0,
@@ -113,8 +114,8 @@ class Live:
 
 
 @pytest.fixture(scope="module")
-def live() -> Iterator[Live]:
-    connection = Live()
+def live(matrx_test_database: DatabaseProjectConfig) -> Iterator[Live]:
+    connection = Live(matrx_test_database)
     try:
         yield connection
     finally:
