@@ -91,6 +91,11 @@ def _bound(database: str) -> Connection | None:
     return None if connections is None else connections.get(database)
 
 
+# The five entry points below repeat one shape (bound connection, else pool; translate errors)
+# on purpose: sharing it through a helper that takes the method name would add a getattr and a
+# coroutine frame to every statement the ORM runs, and this is its hottest path.
+
+
 async def execute(
     database: str,
     sql: str,
