@@ -15,23 +15,31 @@ from matrx_orm_core.exceptions import (
     ValidationError,
 )
 from matrx_orm_core.sql import (
+    BINARY_OPS,
     COMPARE_OPS,
     MAX_PARAMS,
     And,
+    AnyOf,
+    Between,
+    BinaryOp,
     Column,
     Compare,
     Count,
     Delete,
     Exists,
+    ForUpdate,
     Identifier,
     Insert,
     IsNull,
+    Like,
     Node,
     Not,
     Or,
     Params,
     Raw,
     Select,
+    SelectCount,
+    SelectExists,
     SQLNode,
     Table,
     Update,
@@ -645,3 +653,81 @@ def test_equal_nodes_compile_identically_and_repeatably() -> None:
     node = Select(USER, ("a",), Compare("a", "=", 1), (("a", True),), 5, 6)
     assert compile_sql(node) == compile_sql(node)
     assert {node: "cached"}[Select(USER, ("a",), Compare("a", "=", 1), (("a", True),), 5, 6)]
+
+
+# --- nodes added for the Query API (issue #3) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("node", "sql", "params"),
+    [
+        (Like("name", "%a%"), "\"name\" LIKE $1 ESCAPE '\\'", ("%a%",)),
+        (Like("name", "a%", case_insensitive=True), "\"name\" ILIKE $1 ESCAPE '\\'", ("a%",)),
+        (AnyOf("id", [1, 2]), '"id" = ANY($1)', ([1, 2],)),
+        (AnyOf("id", [1], negated=True), '"id" <> ALL($1)', ([1],)),
+        (Between("age", 1, 9), '"age" BETWEEN $1 AND $2', (1, 9)),
+        (BinaryOp("d", "?", "k"), '"d" ? $1', ("k",)),
+        (BinaryOp("d", "?|", ["a"]), '"d" ?| $1', (["a"],)),
+        (BinaryOp("d", "?&", ["a"]), '"d" ?& $1', (["a"],)),
+        (BinaryOp("d", "@>", {"a": 1}, "jsonb"), '"d" @> $1::jsonb', ({"a": 1},)),
+        (BinaryOp("d", "<@", [1], "jsonb"), '"d" <@ $1::jsonb', ([1],)),
+        (
+            IsNull(BinaryOp("d", "#>", ["a", "b"]), negated=True),
+            '"d" #> $1 IS NOT NULL',
+            (["a", "b"],),
+        ),
+        (Compare(BinaryOp("d", "#>>", ["a"]), "=", "x"), '"d" #>> $1 = $2', (["a"], "x")),
+        (Compare(BinaryOp("d", "->>", "k"), "=", "x"), '"d" ->> $1 = $2', ("k", "x")),
+        (BinaryOp("n", "~*", "^a"), '"n" ~* $1', ("^a",)),
+        (ForUpdate(), "FOR UPDATE", ()),
+        (ForUpdate(("t", "u")), 'FOR UPDATE OF "t", "u"', ()),
+        (ForUpdate(nowait=True, skip_locked=True), "FOR UPDATE NOWAIT", ()),
+        (ForUpdate(("t",), skip_locked=True), 'FOR UPDATE OF "t" SKIP LOCKED', ()),
+        (Select(Table("t"), ("a",), distinct=True), 'SELECT DISTINCT "a" FROM "t"', ()),
+        (
+            Select(
+                Table("t"), ("a", "b"), distinct_on=("a",), order_by=(("a", True), ("b", False))
+            ),
+            'SELECT DISTINCT ON ("a") "a", "b" FROM "t" ORDER BY "a" DESC, "b" ASC',
+            (),
+        ),
+        (
+            Select(
+                Table("t"),
+                ("a",),
+                Compare("a", "=", 1),
+                limit=Value(5),
+                offset=2,
+                for_update=ForUpdate(("t",), nowait=True),
+            ),
+            'SELECT "a" FROM "t" WHERE "a" = $1 LIMIT $2 OFFSET $3 FOR UPDATE OF "t" NOWAIT',
+            (1, 5, 2),
+        ),
+        (
+            SelectCount(Select(Table("t"), ("a",), Compare("a", ">", 1), distinct=True)),
+            'SELECT count(*) FROM (SELECT DISTINCT "a" FROM "t" WHERE "a" > $1) AS "_q"',
+            (1,),
+        ),
+        (
+            SelectExists(Select(Table("t"), ("a",), offset=3)),
+            'SELECT EXISTS(SELECT "a" FROM "t" OFFSET $1)',
+            (3,),
+        ),
+    ],
+)
+def test_query_api_nodes(node: Any, sql: str, params: tuple[Any, ...]) -> None:
+    assert compile_sql(node) == (sql, params)
+
+
+def test_binary_op_and_distinct_on_validation() -> None:
+    assert "; DROP" not in BINARY_OPS
+    with pytest.raises(QueryError, match="unsupported operator"):
+        BinaryOp("d", "; DROP", 1)
+    with pytest.raises(QueryError, match="unsupported cast"):
+        BinaryOp("d", "?", 1, "text; DROP")
+    with pytest.raises(QueryError, match="DISTINCT ON"):
+        Select(Table("t"), distinct_on=("a",), order_by=(("b", False),))
+    with pytest.raises(FieldError):
+        compile_sql(ForUpdate(("x" * 64,)))
+    with pytest.raises(FieldError):
+        compile_sql(Like('a"; --\x00', "x"))

@@ -18,16 +18,22 @@ from .exceptions import FieldError, ParameterError, QueryError, ValidationError
 __all__ = [
     "COMPARE_OPS",
     "MAX_PARAMS",
+    "BINARY_OPS",
     "And",
+    "AnyOf",
+    "Between",
+    "BinaryOp",
     "Column",
     "ColumnRef",
     "Compare",
     "Count",
     "Delete",
     "Exists",
+    "ForUpdate",
     "Identifier",
     "Insert",
     "IsNull",
+    "Like",
     "Node",
     "Not",
     "Or",
@@ -36,6 +42,8 @@ __all__ = [
     "Raw",
     "SQLNode",
     "Select",
+    "SelectCount",
+    "SelectExists",
     "Table",
     "Update",
     "Value",
@@ -48,6 +56,12 @@ MAX_PARAMS = 32767
 
 COMPARE_OPS = frozenset({"=", "!=", "<", "<=", ">", ">="})
 """The operators `Compare` accepts."""
+
+BINARY_OPS = frozenset({"~", "~*", "?", "?|", "?&", "@>", "<@", "#>", "#>>", "->>"})
+"""The operators `BinaryOp` accepts (regex match and the jsonb operators)."""
+
+CASTS = frozenset({"jsonb", "text[]"})
+"""The casts `BinaryOp` may put on its bound value."""
 
 
 class Params:
@@ -368,18 +382,125 @@ class Not(Node):
         return "NOT (" + child.as_sql(params) + ")"
 
 
+@dataclass(frozen=True, slots=True)
+class Like(Node):
+    """``column LIKE $n ESCAPE '\\'`` (``ILIKE`` when ``case_insensitive``).
+
+    The pattern is bound as it is: escaping ``%``, ``_`` and ``\\`` in user text is the
+    caller's job (see ``matrx_orm_core.query.lookups.like_escape``).
+    """
+
+    column: ColumnRef
+    pattern: Any
+    case_insensitive: bool = False
+
+    def as_sql(self, params: Params) -> str:
+        op = " ILIKE " if self.case_insensitive else " LIKE "
+        return _name(self.column, params) + op + _value(self.pattern, params) + " ESCAPE '\\'"
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf(Node):
+    """``column = ANY($n)`` (one array parameter), or ``column <> ALL($n)`` when ``negated``.
+
+    An empty array matches nothing (``= ANY``) or everything (``<> ALL``); callers that know the
+    list is empty render ``FALSE``/``TRUE`` instead so the server never sees a pointless query.
+    """
+
+    column: ColumnRef
+    values: Any
+    negated: bool = False
+
+    def as_sql(self, params: Params) -> str:
+        op = " <> ALL(" if self.negated else " = ANY("
+        return _name(self.column, params) + op + _value(self.values, params) + ")"
+
+
+@dataclass(frozen=True, slots=True)
+class Between(Node):
+    """``column BETWEEN $n AND $m`` (both ends included)."""
+
+    column: ColumnRef
+    low: Any
+    high: Any
+
+    def as_sql(self, params: Params) -> str:
+        column = _name(self.column, params)
+        return column + " BETWEEN " + _value(self.low, params) + " AND " + _value(self.high, params)
+
+
+@dataclass(frozen=True, slots=True)
+class BinaryOp(Node):
+    """``column op $n[::cast]`` for an operator in `BINARY_OPS` (jsonb and regex operators).
+
+    Compose it with `IsNull` (``"f" #> $1 IS NOT NULL``) or `Compare`
+    (``"f" #>> $1 = $2``) when the operator does not yield a boolean.
+
+    Raises:
+        QueryError: ``op`` is not in `BINARY_OPS` or ``cast`` is not in `CASTS`.
+    """
+
+    column: ColumnRef
+    op: str
+    value: Any
+    cast: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.op not in BINARY_OPS:
+            raise QueryError(
+                message=(
+                    f"unsupported operator {self.op!r}; use one of {', '.join(sorted(BINARY_OPS))}"
+                ),
+            )
+        if self.cast is not None and self.cast not in CASTS:
+            raise QueryError(
+                message=f"unsupported cast {self.cast!r}; use one of {', '.join(sorted(CASTS))}",
+            )
+
+    def as_sql(self, params: Params) -> str:
+        value = _value(self.value, params)
+        if self.cast is not None:
+            value += "::" + self.cast
+        return _name(self.column, params) + " " + self.op + " " + value
+
+
+@dataclass(frozen=True, slots=True)
+class ForUpdate(Node):
+    """``FOR UPDATE [OF "t", ...] [NOWAIT | SKIP LOCKED]`` (NOWAIT wins when both are set)."""
+
+    of: tuple[str, ...] = ()
+    nowait: bool = False
+    skip_locked: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "of", _as_tuple(self.of))
+
+    def as_sql(self, params: Params) -> str:
+        sql = "FOR UPDATE"
+        if self.of:
+            sql += " OF " + ", ".join([quote_ident(name) for name in self.of])
+        if self.nowait:
+            sql += " NOWAIT"
+        elif self.skip_locked:
+            sql += " SKIP LOCKED"
+        return sql
+
+
 # --- statements -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Select(Node):
-    """``SELECT cols FROM table [WHERE w] [ORDER BY ...] [LIMIT $n] [OFFSET $m]``.
+    """``SELECT [DISTINCT [ON (...)]] cols FROM table [WHERE w] [ORDER BY ...] [LIMIT $n]
+    [OFFSET $m] [FOR UPDATE ...]``.
 
-    ``columns=None`` selects ``*``. LIMIT and OFFSET are bound parameters, so one statement text
-    serves every page.
+    ``columns=None`` selects ``*``. LIMIT and OFFSET are bound parameters (an int, or a `Node`
+    such as ``Value(marker)``), so one statement text serves every page. ``distinct=True``
+    renders ``DISTINCT``; a non-empty ``distinct_on`` renders ``DISTINCT ON (...)`` and, as
+    PostgreSQL requires, the ORDER BY must start with those columns.
 
     Raises:
-        QueryError: ``columns`` is an empty tuple.
+        QueryError: ``columns`` is an empty tuple, or ``distinct_on`` and ``order_by`` disagree.
         ValidationError: ``limit`` or ``offset`` is not a non-negative int.
     """
 
@@ -387,8 +508,11 @@ class Select(Node):
     columns: tuple[ColumnRef, ...] | None = None
     where: SQLNode | None = None
     order_by: tuple[OrderTerm, ...] = ()
-    limit: int | None = None
-    offset: int | None = None
+    limit: int | Node | None = None
+    offset: int | Node | None = None
+    distinct: bool = False
+    distinct_on: tuple[ColumnRef, ...] = ()
+    for_update: ForUpdate | None = None
 
     def __post_init__(self) -> None:
         if self.columns is not None:
@@ -399,22 +523,64 @@ class Select(Node):
                 )
             object.__setattr__(self, "columns", columns)
         object.__setattr__(self, "order_by", _as_tuple(self.order_by))
-        _check_count(self.limit, "limit")
-        _check_count(self.offset, "offset")
+        distinct_on = _as_tuple(self.distinct_on)
+        object.__setattr__(self, "distinct_on", distinct_on)
+        if distinct_on and self.order_by:
+            leading = tuple(term[0] for term in self.order_by[: len(distinct_on)])
+            if set(leading) != set(distinct_on) or len(self.order_by) < len(distinct_on):
+                raise QueryError(
+                    message=(
+                        f"SELECT DISTINCT ON {distinct_on!r} needs an ORDER BY that starts with "
+                        f"those columns (PostgreSQL rule); got ORDER BY "
+                        f"{tuple(term[0] for term in self.order_by)!r}"
+                    ),
+                )
+        if not isinstance(self.limit, Node):
+            _check_count(self.limit, "limit")
+        if not isinstance(self.offset, Node):
+            _check_count(self.offset, "offset")
 
     def as_sql(self, params: Params) -> str:
         if self.columns is None:
             cols = "*"
         else:
             cols = ", ".join([_name(col, params) for col in self.columns])
-        sql = "SELECT " + cols + " FROM " + self.table.as_sql(params) + _where(self.where, params)
+        head = "SELECT "
+        if self.distinct_on:
+            head += "DISTINCT ON (" + ", ".join([_name(c, params) for c in self.distinct_on]) + ") "
+        elif self.distinct:
+            head += "DISTINCT "
+        sql = head + cols + " FROM " + self.table.as_sql(params) + _where(self.where, params)
         if self.order_by:
             sql += " ORDER BY " + render_order_by(self.order_by, params)
         if self.limit is not None:
-            sql += " LIMIT " + params.add(self.limit)
+            sql += " LIMIT " + _value(self.limit, params)
         if self.offset is not None:
-            sql += " OFFSET " + params.add(self.offset)
+            sql += " OFFSET " + _value(self.offset, params)
+        if self.for_update is not None:
+            sql += " " + self.for_update.as_sql(params)
         return sql
+
+
+@dataclass(frozen=True, slots=True)
+class SelectCount(Node):
+    """``SELECT count(*) FROM (query) AS "_q"``: counts what a whole query returns (DISTINCT,
+    LIMIT and OFFSET included)."""
+
+    query: Select
+
+    def as_sql(self, params: Params) -> str:
+        return "SELECT count(*) FROM (" + self.query.as_sql(params) + ') AS "_q"'
+
+
+@dataclass(frozen=True, slots=True)
+class SelectExists(Node):
+    """``SELECT EXISTS(query)``."""
+
+    query: Select
+
+    def as_sql(self, params: Params) -> str:
+        return "SELECT EXISTS(" + self.query.as_sql(params) + ")"
 
 
 @dataclass(frozen=True, slots=True)

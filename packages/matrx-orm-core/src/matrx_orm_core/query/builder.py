@@ -1,26 +1,40 @@
 """QueryBuilder (alias QuerySet): an immutable, lazy query over one model.
 
-Every chain method returns a new builder; nothing runs until a terminal method is awaited.
-This slice supports exact-match filters only (``None`` matches NULL); a ``field__lookup`` key
-raises ``FieldError`` until the lookup operators arrive with the Query API issue.
+Every chain method returns a new builder and leaves the one it was called on unchanged; nothing
+runs until a terminal method is awaited. Names and values are validated when a chain method is
+called (``FieldError`` / ``ValidationError`` before any SQL exists); the SQL text is compiled
+at the terminal, once per query shape (see ``query.compiler``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from matrx_orm_core import _execution, hooks
-from matrx_orm_core.exceptions import ConfigurationError
+from matrx_orm_core import _caching, _execution, hooks
+from matrx_orm_core._loop import run_sync
+from matrx_orm_core.connections import AsyncDatabaseManager
+from matrx_orm_core.drivers.base import Row
+from matrx_orm_core.exceptions import ConfigurationError, QueryError, TransactionError
+from matrx_orm_core.fields.base import OrderBy
 from matrx_orm_core.models import _persistence as _p
-from matrx_orm_core.sql import Count, Delete, Exists, Select, Update
+from matrx_orm_core.sql import ForUpdate
+from matrx_orm_core.transaction import in_transaction
+
+from .compiler import QueryShape, WhereShape, compile_query
+from .lookups import Condition, prepare_condition
 
 if TYPE_CHECKING:
     from matrx_orm_core.models.base import Model
 
-__all__ = ["QueryBuilder", "QuerySet"]
+__all__ = ["CHUNK_SIZE", "QueryBuilder", "QuerySet"]
 
 M = TypeVar("M", bound="Model")
+
+CHUNK_SIZE = 500
+"""Rows fetched per round trip by ``async for`` outside a transaction."""
+
+_Group = tuple[bool, tuple[Condition, ...]]
 
 
 class QueryBuilder(Generic[M]):
@@ -34,7 +48,22 @@ class QueryBuilder(Generic[M]):
         ConfigurationError: ``model_cls`` is not a concrete model.
     """
 
-    __slots__ = ("_filters", "_shape", "_values", "database", "model_cls")
+    __slots__ = (
+        "_columns",
+        "_deferred",
+        "_distinct",
+        "_distinct_on",
+        "_filters",
+        "_for_update",
+        "_groups",
+        "_limit",
+        "_offset",
+        "_order",
+        "_wshape",
+        "_wvalues",
+        "database",
+        "model_cls",
+    )
 
     def __init__(self, model_cls: type[M], database: str | None = None) -> None:
         meta = vars(model_cls).get("_meta")
@@ -47,155 +76,634 @@ class QueryBuilder(Generic[M]):
             )
         self.model_cls: type[M] = model_cls
         self.database: str = database or meta.database
-        self._shape: _p.FilterShape = ()
-        self._values: tuple[Any, ...] = ()
+        self._groups: tuple[_Group, ...] = ()
         self._filters: dict[str, Any] = {}
+        self._wshape: WhereShape = ()
+        self._wvalues: tuple[Any, ...] = ()
+        self._order: tuple[tuple[str, bool], ...] = ()
+        self._columns: tuple[str, ...] | None = None
+        self._deferred: frozenset[str] = frozenset()
+        self._distinct = False
+        self._distinct_on: tuple[str, ...] = ()
+        self._limit: int | None = None
+        self._offset: int | None = None
+        self._for_update: ForUpdate | None = None
 
     def _clone(self) -> QueryBuilder[M]:
         clone: QueryBuilder[M] = object.__new__(type(self))
         clone.model_cls = self.model_cls
         clone.database = self.database
-        clone._shape = self._shape
-        clone._values = self._values
+        clone._groups = self._groups
         clone._filters = self._filters
+        clone._wshape = self._wshape
+        clone._wvalues = self._wvalues
+        clone._order = self._order
+        clone._columns = self._columns
+        clone._deferred = self._deferred
+        clone._distinct = self._distinct
+        clone._distinct_on = self._distinct_on
+        clone._limit = self._limit
+        clone._offset = self._offset
+        clone._for_update = self._for_update
         return clone
 
     def __repr__(self) -> str:
-        names = ", ".join(name for name, _ in self._shape)
+        names = ", ".join(cond.field for _, group in self._groups for cond in group)
         return f"<QueryBuilder {self.model_cls.__name__} filters=[{names}]>"
+
+    # -- validation helpers ------------------------------------------------------------------
+
+    def _check(self, names: Iterable[Any], operation: str) -> tuple[str, ...]:
+        cls = self.model_cls
+        fields = cls._meta.fields
+        result: list[str] = []
+        for name in names:
+            if not isinstance(name, str) or name not in fields:
+                reason = (
+                    f"{cls.__name__}.{operation}(): {name!r} is not a field of {cls.__name__}. "
+                    f"Valid fields: {', '.join(fields)}."
+                )
+                raise _p.field_error(cls, name if isinstance(name, str) else repr(name), reason)
+            result.append(name)
+        return tuple(result)
+
+    def _add(self, lookups: Mapping[str, Any], negated: bool, operation: str) -> QueryBuilder[M]:
+        cls = self.model_cls
+        conditions = tuple(
+            [prepare_condition(cls, key, value, operation) for key, value in lookups.items()]
+        )
+        clone = self._clone()
+        clone._groups = (*self._groups, (negated, conditions))
+        clone._wshape = (*self._wshape, (negated, tuple([c.shape for c in conditions])))
+        clone._wvalues = self._wvalues + tuple([v for c in conditions for v in c.values])
+        if negated:
+            clone._filters = {**self._filters, **{"NOT " + k: v for k, v in lookups.items()}}
+        else:
+            clone._filters = {**self._filters, **lookups}
+        return clone
 
     # -- chain methods -----------------------------------------------------------------------
 
-    def filter(self, **filters: Any) -> QueryBuilder[M]:
-        """Add exact-match conditions (ANDed with the existing ones).
+    def filter(self, **lookups: Any) -> QueryBuilder[M]:
+        """Add conditions, ANDed with the existing ones (``field=value`` or ``field__op=value``).
+
+        Q objects (positional arguments) arrive with issue #5; for now only keyword lookups are
+        accepted.
+
+        Returns:
+            A new builder.
 
         Raises:
-            FieldError: A name is not a field of the model, or is a ``__`` lookup.
-            ValidationError: A value is not acceptable for its field.
+            FieldError: Unknown field or lookup (nothing is sent).
+            ValidationError: A value does not suit its lookup or field.
         """
-        shape, values = _p.prepare_filters(self.model_cls, filters, "filter")
+        if not lookups:
+            return self._clone()
+        return self._add(lookups, False, "filter")
+
+    def exclude(self, **lookups: Any) -> QueryBuilder[M]:
+        """Exclude the rows matching all of ``lookups``: ``NOT (a AND b)``.
+
+        Returns:
+            A new builder.
+
+        Raises:
+            FieldError: Unknown field or lookup.
+            ValidationError: A value does not suit its lookup or field.
+        """
+        if not lookups:
+            return self._clone()
+        return self._add(lookups, True, "exclude")
+
+    def order_by(self, *terms: object) -> QueryBuilder[M]:
+        """Replace the ordering: ``"field"`` ascending, ``"-field"`` descending, or an
+        ``OrderBy`` from ``Model.field.desc()`` / ``.asc()``.
+
+        Returns:
+            A new builder.
+
+        Raises:
+            FieldError: A term is not a field name or an ``OrderBy`` (also a ``ValueError``).
+        """
+        order: list[tuple[str, bool]] = []
+        for term in terms:
+            if isinstance(term, str):
+                parsed = OrderBy.parse(term)
+            elif isinstance(term, OrderBy):
+                parsed = term
+            else:
+                cls = self.model_cls
+                reason = (
+                    f"{cls.__name__}.order_by(): {term!r} is not a field name, '-name' or "
+                    "Field.desc()/asc()."
+                )
+                raise _p.field_error(cls, repr(term), reason)
+            self._check((parsed.field_name,), "order_by")
+            order.append((parsed.field_name, parsed.descending))
         clone = self._clone()
-        clone._shape = self._shape + shape
-        clone._values = self._values + tuple(values)
-        clone._filters = {**self._filters, **filters}
+        clone._order = tuple(order)
+        return clone
+
+    def reverse(self) -> QueryBuilder[M]:
+        """Flip every ordering term (no ordering: unchanged).
+
+        Returns:
+            A new builder.
+        """
+        clone = self._clone()
+        clone._order = tuple((name, not desc) for name, desc in self._order)
+        return clone
+
+    def _count_arg(self, value: Any, what: str) -> int:
+        if type(value) is not int or value < 0:
+            cls = self.model_cls
+            raise cls.ValidationError(
+                model=cls, field=what, value=value, reason=f"{what} must be an int >= 0"
+            ).enrich(operation=what)
+        return value
+
+    def limit(self, n: int) -> QueryBuilder[M]:
+        """At most ``n`` rows (bound as a parameter).
+
+        Returns:
+            A new builder.
+
+        Raises:
+            ValidationError: ``n`` is not an int >= 0.
+        """
+        clone = self._clone()
+        clone._limit = self._count_arg(n, "limit")
+        return clone
+
+    def offset(self, n: int) -> QueryBuilder[M]:
+        """Skip the first ``n`` rows (bound as a parameter).
+
+        Returns:
+            A new builder.
+
+        Raises:
+            ValidationError: ``n`` is not an int >= 0.
+        """
+        clone = self._clone()
+        clone._offset = self._count_arg(n, "offset")
+        return clone
+
+    def __getitem__(self, index: slice) -> QueryBuilder[M]:
+        """``qb[a:b]``: offset ``a``, limit ``b - a``; ``qb[a:]``: offset only.
+
+        Slices compose with an existing offset and limit.
+
+        Returns:
+            A new builder.
+
+        Raises:
+            QueryError: An integer index, a step, or a negative bound.
+        """
+        if not isinstance(index, slice):
+            raise QueryError(
+                message="Index access not supported, use slicing (qb[a:b]) or first()/get()",
+                model=self.model_cls,
+            )
+        start, stop = index.start or 0, index.stop
+        if index.step is not None or start < 0 or (stop is not None and stop < 0):
+            raise QueryError(
+                message="QueryBuilder slices take non-negative bounds and no step",
+                model=self.model_cls,
+            )
+        clone = self._clone()
+        base = self._offset or 0
+        if start:
+            clone._offset = base + start
+        if stop is not None:
+            size = max(stop - start, 0)
+            if self._limit is not None:
+                size = max(min(size, self._limit - start), 0)
+            clone._limit = size
+        elif self._limit is not None:
+            clone._limit = max(self._limit - start, 0)
+        return clone
+
+    def select(self, *fields: str) -> QueryBuilder[M]:
+        """Load only ``fields`` (the primary key is always loaded); same as ``only``.
+
+        Returns:
+            A new builder.
+
+        Raises:
+            FieldError: An unknown field name.
+        """
+        return self._load(fields, "select")
+
+    def only(self, *fields: str) -> QueryBuilder[M]:
+        """Load only ``fields`` plus the primary key; the other attributes are ``None`` and
+        listed in ``instance._deferred``, so ``save()`` leaves their columns alone.
+
+        Returns:
+            A new builder.
+
+        Raises:
+            FieldError: An unknown field name.
+        """
+        return self._load(fields, "only")
+
+    def _load(self, fields: Sequence[str], operation: str) -> QueryBuilder[M]:
+        names = set(self._check(fields, operation))
+        meta = self.model_cls._meta
+        names.update(meta.pk_names)
+        clone = self._clone()
+        clone._columns = tuple(name for name in meta.select_columns if name in names)
+        clone._deferred = frozenset(meta.select_columns) - names
+        return clone
+
+    def defer(self, *fields: str) -> QueryBuilder[M]:
+        """Load every field except ``fields`` (deferred attributes are ``None``, see ``only``).
+
+        Returns:
+            A new builder.
+
+        Raises:
+            FieldError: An unknown field name, or a primary key field.
+        """
+        names = set(self._check(fields, "defer"))
+        meta = self.model_cls._meta
+        for name in meta.pk_names:
+            if name in names:
+                cls = self.model_cls
+                reason = f"{cls.__name__}.defer(): the primary key '{name}' cannot be deferred."
+                raise _p.field_error(cls, name, reason)
+        return self._load([n for n in meta.select_columns if n not in names], "defer")
+
+    def distinct(self, *fields: str) -> QueryBuilder[M]:
+        """``SELECT DISTINCT``; with fields, ``SELECT DISTINCT ON (fields)`` (the ordering must
+        then start with those fields, as PostgreSQL requires; checked when the query runs).
+
+        Returns:
+            A new builder.
+
+        Raises:
+            FieldError: An unknown field name.
+        """
+        clone = self._clone()
+        clone._distinct = True
+        clone._distinct_on = self._check(fields, "distinct")
         return clone
 
     def using(self, database: str) -> QueryBuilder[M]:
-        """Run this query on another registered database project."""
+        """Run this query on another registered database project.
+
+        Returns:
+            A new builder.
+        """
         clone = self._clone()
         clone.database = database
         return clone
 
+    def select_for_update(
+        self, nowait: bool = False, skip_locked: bool = False, of: Iterable[str] | None = None
+    ) -> QueryBuilder[M]:
+        """Lock the selected rows: ``FOR UPDATE [OF "t", ...] [NOWAIT | SKIP LOCKED]``.
+
+        NOWAIT wins when both flags are set. ``of`` names tables (as the SQL references them).
+
+        Returns:
+            A new builder.
+
+        Raises:
+            FieldError: A name in ``of`` is not the model's table.
+        """
+        tables = tuple(of or ())
+        cls = self.model_cls
+        for table in tables:
+            if table != cls._meta.table_name:
+                reason = (
+                    f"{cls.__name__}.select_for_update(of=...): {table!r} is not a table of this "
+                    f"query; the only one is {cls._meta.table_name!r}."
+                )
+                raise _p.field_error(cls, table if isinstance(table, str) else repr(table), reason)
+        clone = self._clone()
+        clone._for_update = ForUpdate(tables, nowait, skip_locked and not nowait)
+        return clone
+
+    # -- introspection -----------------------------------------------------------------------
+
+    @property
+    def for_update(self) -> ForUpdate | None:
+        """The ``FOR UPDATE`` clause this query carries, or ``None``."""
+        return self._for_update
+
+    @property
+    def filters(self) -> Mapping[str, Any]:
+        """The lookups given so far (a copy); ``exclude()`` keys are prefixed with ``"NOT "``."""
+        return dict(self._filters)
+
+    def _shape(self, kind: str, columns: tuple[str, ...] | None = None) -> QueryShape:
+        return (
+            kind,
+            self._wshape,
+            self._order,
+            columns if columns is not None else self._columns,
+            self._distinct,
+            self._distinct_on,
+            self._limit is not None,
+            self._offset is not None,
+            self._for_update if kind == "select" else None,
+            (),
+        )
+
+    def _paging(self) -> list[Any]:
+        values: list[Any] = []
+        if self._limit is not None:
+            values.append(self._limit)
+        if self._offset is not None:
+            values.append(self._offset)
+        return values
+
+    def _compiled(
+        self, kind: str, columns: tuple[str, ...] | None = None
+    ) -> tuple[str, tuple[Any, ...]]:
+        meta = self.model_cls._meta
+        compiled = compile_query(meta, self._shape(kind, columns))
+        values = self._wvalues
+        if self._limit is not None or self._offset is not None:
+            values = values + tuple(self._paging())
+        return compiled[0], _p.params_for(compiled, values)
+
+    def sql(self) -> tuple[str, tuple[Any, ...]]:
+        """The SELECT this builder runs for ``all()``: ``(sql, params)``; nothing is sent.
+
+        Returns:
+            The SQL text with ``$n`` placeholders and the bound values in order.
+
+        Raises:
+            QueryError: The query is not valid (e.g. DISTINCT ON against the ordering).
+        """
+        return self._compiled("select")
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def _rows(self, operation: str, columns: tuple[str, ...] | None = None) -> list[Row]:
+        if self._for_update is not None and not in_transaction(self.database):
+            # Checked when the query runs, not when it is built: a builder made outside a
+            # block may run inside one. Outside, the locks would end with the statement.
+            raise TransactionError(
+                model=self.model_cls,
+                operation="select_for_update",
+                message=(
+                    f"{self.model_cls.__name__}: select_for_update() needs an open transaction: "
+                    f"run the query inside 'async with transaction({self.database!r})'; outside "
+                    "one the row locks are released as soon as the statement ends."
+                ),
+            )
+        sql, params = self._compiled("select", columns)
+        return await _execution.fetch(
+            self.database,
+            sql,
+            params,
+            model=self.model_cls,
+            operation=operation,
+            filters=self._filters,
+        )
+
+    def _hydrate(self, rows: Sequence[Row]) -> list[M]:
+        cls = self.model_cls
+        if self._columns is None:
+            return _p.hydrate_many(cls, rows)
+        deferred = self._deferred
+        blanks = dict.fromkeys(deferred)
+        converters = cls._meta.load_converters
+        result: list[M] = []
+        for row in rows:
+            obj = cls.__new__(cls)
+            data = obj.__dict__
+            data.update(blanks)
+            data.update(row.items())
+            for name, convert in converters:
+                value = data[name]
+                if value is not None:
+                    data[name] = convert(value)
+            data["_persisted"] = True
+            data["_deferred"] = deferred
+            result.append(obj)
+        return result
+
+    def _store(self, instances: list[M]) -> None:
+        if instances and self._columns is None:
+            _caching.store(self.model_cls, self.database, instances)
+
+    def _pk_order(self) -> tuple[tuple[str, bool], ...]:
+        """The default ordering: the DISTINCT ON fields (PostgreSQL requires them first), then
+        the primary key."""
+        lead = tuple((name, False) for name in self._distinct_on)
+        return lead + tuple(
+            (name, False) for name in self.model_cls._meta.pk_names if name not in self._distinct_on
+        )
+
     # -- terminal methods --------------------------------------------------------------------
 
     async def all(self) -> list[M]:
-        """Every matching row, hydrated (and handed to the cache hook)."""
-        cls = self.model_cls
-        meta = cls._meta
-        shape = self._shape
-        compiled: _p.Compiled = meta.compiled(
-            ("all", shape),
-            lambda: _p.compile_statement(
-                Select(meta.table, meta.select_columns, _p.where_from(shape))
-            ),
-        )
-        rows = await _execution.fetch(
-            self.database,
-            compiled[0],
-            _p.params_for(compiled, self._values),
-            model=cls,
-            operation="all",
-            filters=self._filters,
-        )
-        instances = _p.hydrate_many(cls, rows)
-        if instances:
-            hooks.get_model_cache().store(cls, instances)
+        """Every matching row, hydrated (complete instances are handed to the cache hook).
+
+        Returns:
+            The instances.
+
+        Raises:
+            DatabaseError: The server rejected the query.
+        """
+        instances = self._hydrate(await self._rows("all"))
+        self._store(instances)
         return instances
 
+    async def _one(self, qb: QueryBuilder[M], operation: str) -> M | None:
+        rows = await qb._rows(operation)
+        return qb._hydrate(rows)[0] if rows else None
+
     async def first(self) -> M | None:
-        """The first matching row by primary key, or ``None``."""
-        cls = self.model_cls
-        meta = cls._meta
-        shape = self._shape
-        compiled: _p.Compiled = meta.compiled(
-            ("first", shape),
-            lambda: _p.compile_statement(
-                Select(
-                    meta.table,
-                    meta.select_columns,
-                    _p.where_from(shape),
-                    order_by=tuple((name, False) for name in meta.pk_names),
-                    limit=1,
-                )
-            ),
-        )
-        row = await _execution.fetch_one(
-            self.database,
-            compiled[0],
-            _p.params_for(compiled, self._values),
-            model=cls,
-            operation="first",
-            filters=self._filters,
-        )
-        return None if row is None else _p.hydrate(cls, row)
+        """The first matching row (by primary key when there is no ordering), or ``None``.
+
+        Returns:
+            The instance or ``None``.
+        """
+        qb = self._clone()
+        if not qb._order:
+            qb._order = self._pk_order()
+        qb._limit = 1
+        return await self._one(qb, "first")
+
+    async def last(self) -> M | None:
+        """The last matching row: the ordering (primary key when none) reversed, LIMIT 1.
+
+        Returns:
+            The instance or ``None``.
+        """
+        qb = self._clone()
+        qb._order = tuple((name, not desc) for name, desc in (self._order or self._pk_order()))
+        qb._limit = 1
+        return await self._one(qb, "last")
 
     async def get(self) -> M:
-        """The one matching row.
+        """The one matching row (fetched with LIMIT 2).
+
+        Returns:
+            The instance.
 
         Raises:
             DoesNotExist: No row (the model's ``DoesNotExist``).
             MultipleObjectsReturned: Several rows.
         """
-        instance = await _p.select_one(
-            self.model_cls, self._shape, self._values, self._filters, self.database, "get"
+        cls = self.model_cls
+        qb = self._clone()
+        qb._limit = 2
+        rows = await qb._rows("get")
+        if len(rows) == 1:
+            instances = self._hydrate(rows)
+            self._store(instances)
+            return instances[0]
+        filters = self.filters
+        if not rows:
+            raise cls.DoesNotExist(model=cls, filters=filters).enrich(
+                operation="get", args=dict(filters)
+            )
+        raise cls.MultipleObjectsReturned(model=cls, count=len(rows), filters=filters).enrich(
+            operation="get", args=dict(filters)
         )
-        hooks.get_model_cache().store(self.model_cls, [instance])
-        return instance
+
+    async def get_or_none(self) -> M | None:
+        """Like ``get`` but ``None`` when no row matches.
+
+        Returns:
+            The instance or ``None``.
+
+        Raises:
+            MultipleObjectsReturned: Several rows.
+        """
+        try:
+            return await self.get()
+        except self.model_cls.DoesNotExist:
+            return None
+
+    async def _value(self, kind: str) -> Any:
+        qb = self
+        if kind == "count" and not (self._limit is not None or self._offset is not None):
+            qb = self._clone()
+            qb._order = ()
+        sql, params = qb._compiled(kind)
+        return await _execution.fetch_val(
+            self.database,
+            sql,
+            params,
+            model=self.model_cls,
+            operation=kind,
+            filters=self._filters,
+        )
 
     async def count(self) -> int:
-        """``SELECT count(*)`` of the matching rows."""
-        meta = self.model_cls._meta
-        shape = self._shape
-        compiled: _p.Compiled = meta.compiled(
-            ("count", shape),
-            lambda: _p.compile_statement(Count(meta.table, _p.where_from(shape))),
-        )
-        value = await _execution.fetch_val(
-            self.database,
-            compiled[0],
-            _p.params_for(compiled, self._values),
-            model=self.model_cls,
-            operation="count",
-            filters=self._filters,
-        )
-        return int(value or 0)
+        """``SELECT count(*)``; a DISTINCT or sliced query is wrapped:
+        ``SELECT count(*) FROM (query) AS "_q"``.
+
+        Returns:
+            The number of rows the query returns.
+        """
+        return int(await self._value("count") or 0)
 
     async def exists(self) -> bool:
-        """``SELECT EXISTS(...)`` of the matching rows."""
-        meta = self.model_cls._meta
-        shape = self._shape
-        compiled: _p.Compiled = meta.compiled(
-            ("exists", shape),
-            lambda: _p.compile_statement(Exists(meta.table, _p.where_from(shape))),
-        )
-        value = await _execution.fetch_val(
-            self.database,
-            compiled[0],
-            _p.params_for(compiled, self._values),
-            model=self.model_cls,
-            operation="exists",
-            filters=self._filters,
-        )
-        return bool(value)
+        """``SELECT EXISTS(...)`` of the query.
+
+        Returns:
+            Whether any row matches.
+        """
+        return bool(await self._value("exists"))
+
+    def _value_names(self, fields: Sequence[str], operation: str) -> tuple[str, ...]:
+        if not fields:
+            return self._columns or self.model_cls._meta.select_columns
+        return self._check(fields, operation)
+
+    def _plain(self, rows: Sequence[Row], names: tuple[str, ...]) -> list[list[Any]]:
+        converters = dict(self.model_cls._meta.load_converters)
+        result: list[list[Any]] = []
+        for row in rows:
+            values = [row[name] for name in names]
+            for i, name in enumerate(names):
+                convert = converters.get(name)
+                if convert is not None and values[i] is not None:
+                    values[i] = convert(values[i])
+            result.append(values)
+        return result
+
+    async def values(self, *fields: str) -> list[dict[str, Any]]:
+        """Rows as dicts of ``fields`` in the order given (no fields: every column).
+
+        Returns:
+            One dict per row.
+
+        Raises:
+            FieldError: An unknown field name (nothing sent).
+        """
+        names = self._value_names(fields, "values")
+        rows = await self._rows("values", names)
+        return [dict(zip(names, values, strict=True)) for values in self._plain(rows, names)]
+
+    async def values_list(self, *fields: str, flat: bool = False) -> list[Any]:
+        """Rows as tuples of ``fields``; with ``flat=True`` (one field) the bare values.
+
+        Returns:
+            A list of tuples, or of values when ``flat``.
+
+        Raises:
+            FieldError: An unknown field name, or ``flat=True`` without exactly one field.
+        """
+        if flat and len(fields) != 1:
+            cls = self.model_cls
+            reason = (
+                f"{cls.__name__}.values_list(flat=True) needs exactly one field, got {len(fields)}."
+            )
+            raise _p.field_error(cls, None, reason)
+        names = self._value_names(fields, "values_list")
+        plain = self._plain(await self._rows("values_list", names), names)
+        if flat:
+            return [values[0] for values in plain]
+        return [tuple(values) for values in plain]
+
+    def values_sync(self, *fields: str) -> list[dict[str, Any]]:
+        """Blocking ``values``.
+
+        Returns:
+            One dict per row.
+        """
+        return run_sync(lambda: self.values(*fields), name="values")
+
+    def values_list_sync(self, *fields: str, flat: bool = False) -> list[Any]:
+        """Blocking ``values_list``.
+
+        Returns:
+            A list of tuples, or of values when ``flat``.
+        """
+        return run_sync(lambda: self.values_list(*fields, flat=flat), name="values_list")
+
+    def _check_writable(self, operation: str) -> None:
+        if self._limit is not None or self._offset is not None or self._distinct or self._order:
+            cls = self.model_cls
+            raise QueryError(
+                message=(
+                    f"{cls.__name__}.filter(...).{operation}() cannot use limit/offset/slicing, "
+                    "order_by or distinct (PostgreSQL UPDATE/DELETE have no such clauses); "
+                    "filter by primary key instead."
+                ),
+                model=cls,
+            )
 
     async def update(self, **values: Any) -> int:
         """UPDATE the matching rows; returns the number of rows changed.
 
         ``auto_now`` fields are not touched (as Django's ``QuerySet.update``).
 
+        Returns:
+            The row count.
+
         Raises:
             FieldError: Unknown field name (nothing sent).
             ValidationError: No values, or a value not acceptable (nothing sent).
+            QueryError: The query is sliced, ordered or distinct.
         """
         cls = self.model_cls
         meta = cls._meta
@@ -204,55 +712,82 @@ class QueryBuilder(Generic[M]):
                 model=cls,
                 reason=f"{cls.__name__}.filter(...).update() needs at least one field=value.",
             ).enrich(operation="update")
-        _p.check_names(cls, values, "update")
+        self._check(values, "update")
+        self._check_writable("update")
         names = tuple(name for name in meta.select_columns if name in values)
         prepared = [_p.prepare_write(cls, name, values[name], "update") for name in names]
-        shape = self._shape
-        compiled: _p.Compiled = meta.compiled(
-            ("qs_update", names, shape),
-            lambda: _p.compile_statement(
-                Update(
-                    meta.table,
-                    tuple(zip(names, _p.slots(0, len(names)), strict=True)),
-                    _p.where_from(shape, len(names)),
-                )
-            ),
-        )
+        base = self._shape("update")
+        shape: QueryShape = (*base[:9], names)
+        compiled = compile_query(meta, shape)
         tag = await _execution.execute(
             self.database,
             compiled[0],
-            _p.params_for(compiled, [*prepared, *self._values]),
+            _p.params_for(compiled, [*prepared, *self._wvalues]),
             model=cls,
             operation="update",
             filters=self._filters,
         )
-        hooks.get_model_cache().notify_write(cls, hooks.ALL_ROWS)
+        _caching.notify_write(cls, hooks.ALL_ROWS)
         return _execution.rows_affected(tag)
 
     async def delete(self) -> int:
-        """DELETE the matching rows; returns the number of rows deleted."""
+        """DELETE the matching rows.
+
+        Returns:
+            The number of rows deleted.
+
+        Raises:
+            QueryError: The query is sliced, ordered or distinct.
+        """
         cls = self.model_cls
-        meta = cls._meta
-        shape = self._shape
-        compiled: _p.Compiled = meta.compiled(
-            ("qs_delete", shape),
-            lambda: _p.compile_statement(Delete(meta.table, _p.where_from(shape))),
-        )
+        self._check_writable("delete")
+        sql, params = self._compiled("delete")
         tag = await _execution.execute(
-            self.database,
-            compiled[0],
-            _p.params_for(compiled, self._values),
-            model=cls,
-            operation="delete",
-            filters=self._filters,
+            self.database, sql, params, model=cls, operation="delete", filters=self._filters
         )
-        hooks.get_model_cache().notify_write(cls, hooks.ALL_ROWS)
+        _caching.notify_write(cls, hooks.ALL_ROWS)
         return _execution.rows_affected(tag)
 
-    @property
-    def filters(self) -> Mapping[str, Any]:
-        """The filters given so far (a copy)."""
-        return dict(self._filters)
+    # -- iteration ---------------------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncIterator[M]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[M]:
+        """Yield instances without loading the whole result.
+
+        Inside a transaction on this database a server-side cursor streams one consistent
+        snapshot. Outside, rows come in LIMIT/OFFSET pages of `CHUNK_SIZE` ordered by the query's
+        ordering plus the primary key; each page is its own statement, so rows written between
+        pages may be skipped or seen twice (use a transaction when that matters).
+        """
+        connections = _execution.current_connection.get()
+        conn = None if connections is None else connections.get(self.database)
+        if conn is not None:
+            sql, params = self._compiled("select")
+            driver = AsyncDatabaseManager.driver_for(self.database)
+            async for row in driver.stream(conn, sql, params, prefetch=CHUNK_SIZE):
+                yield self._hydrate([row])[0]
+            return
+        qb = self._clone()
+        pk_order = self._pk_order()
+        taken = {name for name, _ in self._order}
+        qb._order = self._order + tuple(term for term in pk_order if term[0] not in taken)
+        start = self._offset or 0
+        remaining = self._limit
+        while remaining is None or remaining > 0:
+            size = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
+            page = qb._clone()
+            page._limit = size
+            page._offset = start
+            batch = page._hydrate(await page._rows("iterate"))
+            for instance in batch:
+                yield instance
+            if len(batch) < size:
+                return
+            start += size
+            if remaining is not None:
+                remaining -= size
 
 
 QuerySet = QueryBuilder
