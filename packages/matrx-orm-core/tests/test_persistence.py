@@ -476,3 +476,47 @@ def test_sync_twins_run_on_the_orm_loop(recording_db: Recorder) -> None:
         (f'SELECT {COLS} FROM "user" WHERE "id" = $1 LIMIT $2', (UID, 2)),
         ('SELECT count(*) FROM "user"', ()),
     ]
+
+
+# --- signals around the CRUD statements (the Signal class itself: test_signals.py) -----------
+
+
+async def test_create_with_receivers_caches_before_post_save(
+    recording_db: Recorder, cache: FakeCache
+) -> None:
+    from matrx_orm_core import signals
+
+    seen: list[Any] = []
+
+    def on_post_save(sender: type, instance: PUser, created: bool, **kwargs: Any) -> None:
+        seen.append((created, instance._persisted, len(cache.calls)))
+
+    signals.post_save.connect(on_post_save)
+    try:
+        recording_db.add_result(rows=[urow()])
+        await PUser.create(id=UID, username="al")
+    finally:
+        signals.post_save.disconnect(on_post_save)
+    assert seen == [(True, True, 2)]  # notify_write and store already happened
+    assert cache.calls == [("notify_write", PUser, [UID]), ("store", PUser, [cache.calls[1][2][0]])]
+
+
+async def test_save_update_path_validates_the_key_before_pre_save(
+    recording_db: Recorder,
+) -> None:
+    from matrx_orm_core import signals
+
+    fired: list[str] = []
+    user = PUser._from_row(urow(id=None))
+
+    def receiver(sender: type, **kwargs: Any) -> None:
+        fired.append("pre_save")
+
+    signals.pre_save.connect(receiver)
+    try:
+        with pytest.raises(PUser.ValidationError):
+            await user.save()
+    finally:
+        signals.pre_save.disconnect(receiver)
+    assert fired == []
+    assert recording_db.statements == []

@@ -14,9 +14,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from matrx_orm_core import _execution, hooks
+from matrx_orm_core import _caching, _execution, hooks
 from matrx_orm_core.drivers.base import Row
 from matrx_orm_core.exceptions import FieldError, ORMException, StateError, ValidationError
+from matrx_orm_core.signals import (
+    post_create,
+    post_delete,
+    post_save,
+    pre_create,
+    pre_delete,
+    pre_save,
+)
 from matrx_orm_core.sql import (
     And,
     Compare,
@@ -293,9 +301,8 @@ def _apply_auto_now(meta: ModelOptions, data: dict[str, Any], adding: bool) -> N
 
 
 def _notify(cls: type[Model], instance: Model) -> None:
-    cache = hooks.get_model_cache()
-    cache.notify_write(cls, [pk_cache_key(cls._meta, instance.__dict__)])
-    cache.store(cls, [instance])
+    _caching.notify_write(cls, [pk_cache_key(cls._meta, instance.__dict__)])
+    _caching.store(cls, cls._meta.database, [instance])
 
 
 # --- statements -------------------------------------------------------------------------------
@@ -344,17 +351,17 @@ async def select_one(
 async def get(cls: type[M], use_cache: bool, filters: Mapping[str, Any]) -> M:
     """``Model.get``: validate, ask the cache hook, then ``SELECT ... LIMIT 2``."""
     shape, values = prepare_filters(cls, filters, "get")
-    cache = hooks.get_model_cache()
+    database = cls._meta.database
     if use_cache:
-        hit = cache.lookup(cls, filters)
+        hit = _caching.lookup(cls, database, filters)
         if hit is None:
             raise cls.DoesNotExist(model=cls, filters=filters).enrich(
                 operation="get", args=dict(filters)
             )
         if hit is not hooks.MISS:
             return hit
-    instance = await select_one(cls, shape, values, filters, cls._meta.database, "get")
-    cache.store(cls, [instance])
+    instance = await select_one(cls, shape, values, filters, database, "get")
+    _caching.store(cls, database, [instance])
     return instance
 
 
@@ -365,8 +372,25 @@ async def create(cls: type[M], kwargs: Mapping[str, Any]) -> M:
         instance = cls(**kwargs)
     except ValidationError as err:
         raise_as_model_error(cls, err, "create")
-    await insert_instance(instance, "create")
+    if pre_save.receivers or pre_create.receivers or post_create.receivers or post_save.receivers:
+        await insert_with_signals(instance, "create")
+    else:
+        await insert_instance(instance, "create")
     return instance
+
+
+async def insert_with_signals(instance: Model, operation: str) -> None:
+    """``insert_instance`` between ``pre_save``/``pre_create`` and ``post_create``/``post_save``.
+
+    A ``pre_*`` receiver's exception propagates before anything is sent; ``post_*`` receiver
+    exceptions are logged by the signal and not raised.
+    """
+    cls = type(instance)
+    await pre_save.send_or_raise(cls, instance=instance, created=True)
+    await pre_create.send_or_raise(cls, instance=instance)
+    await insert_instance(instance, operation)
+    await post_create.send(cls, instance=instance, created=True)
+    await post_save.send(cls, instance=instance, created=True)
 
 
 async def insert_instance(instance: Model, operation: str) -> None:
@@ -446,10 +470,20 @@ async def save_instance(instance: Model) -> None:
     """``save()``: INSERT a new instance, UPDATE every loaded non-key field of a persisted one."""
     cls = type(instance)
     if not instance._persisted:
-        await insert_instance(instance, "save")
+        if (
+            pre_save.receivers
+            or pre_create.receivers
+            or post_create.receivers
+            or post_save.receivers
+        ):
+            await insert_with_signals(instance, "save")
+        else:
+            await insert_instance(instance, "save")
         return
     meta = cls._meta
     keys = _pk_values(cls, instance.__dict__, "save")
+    if pre_save.receivers:
+        await pre_save.send_or_raise(cls, instance=instance, created=False)
     deferred = instance._deferred
     _apply_auto_now(meta, instance.__dict__, adding=False)
     names = [
@@ -458,6 +492,8 @@ async def save_instance(instance: Model) -> None:
     if names:
         await update_instance_fields(instance, names, "save", keys)
     _notify(cls, instance)
+    if post_save.receivers:
+        await post_save.send(cls, instance=instance, created=False)
 
 
 async def update_instance(instance: Model, kwargs: Mapping[str, Any]) -> None:
@@ -481,6 +517,10 @@ async def update_instance(instance: Model, kwargs: Mapping[str, Any]) -> None:
     previous = {name: data.get(name, missing) for name in touched}
     try:
         data.update(kwargs)
+        if pre_save.receivers:
+            await pre_save.send_or_raise(
+                cls, instance=instance, created=False, update_fields=tuple(kwargs)
+            )
         _apply_auto_now(meta, data, adding=False)
         names = [name for name in meta.select_columns if name in touched]
         await update_instance_fields(instance, names, "update", keys)
@@ -492,6 +532,8 @@ async def update_instance(instance: Model, kwargs: Mapping[str, Any]) -> None:
                 data[name] = value
         raise
     _notify(cls, instance)
+    if post_save.receivers:
+        await post_save.send(cls, instance=instance, created=False, update_fields=tuple(kwargs))
 
 
 async def delete_instance(instance: Model) -> None:
@@ -500,6 +542,8 @@ async def delete_instance(instance: Model) -> None:
     meta = cls._meta
     data = instance.__dict__
     keys = _pk_values(cls, data, "delete")
+    if pre_delete.receivers:
+        await pre_delete.send_or_raise(cls, instance=instance)
     compiled: Compiled = meta.compiled(
         ("delete",), lambda: compile_statement(Delete(meta.table, _pk_where(meta, 0)))
     )
@@ -512,4 +556,6 @@ async def delete_instance(instance: Model) -> None:
         filters={name: data.get(name) for name in meta.pk_names},
     )
     data["_persisted"] = False
-    hooks.get_model_cache().notify_write(cls, [pk_cache_key(meta, data)])
+    _caching.notify_write(cls, [pk_cache_key(meta, data)])
+    if post_delete.receivers:
+        await post_delete.send(cls, instance=instance)

@@ -1,0 +1,332 @@
+"""bulk_create/bulk_update/bulk_delete and the spec's CRUD examples against a real server."""
+
+# ruff: noqa: RUF012 - model declarations use list class attributes, as the spec does
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from matrx_orm import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    DecimalField,
+    IntegerField,
+    IntegrityError,
+    JSONBField,
+    Model,
+    TextField,
+    UUIDField,
+    ValidationError,
+)
+from matrx_orm.migrations import MigrationDB
+from matrx_orm_core.transaction import transaction
+
+DB = os.environ.get("MATRX_TEST_DB_ALIAS", "matrx_test")
+
+
+class BulkUser(Model):
+    id = UUIDField(primary_key=True)
+    username = CharField(max_length=100, unique=True)
+    email = CharField(max_length=255)
+    bio = TextField(null=True)
+    is_active = BooleanField(default=True)
+
+    _table_name = "bulk_user"
+    _database = DB
+
+
+class BulkThing(Model):
+    """A server-generated integer key, a server default and several driver types."""
+
+    id = IntegerField(primary_key=True)
+    code = CharField(max_length=40, unique=True)
+    score = IntegerField()
+    data = JSONBField(null=True)
+    amount = DecimalField(max_digits=10, decimal_places=2, null=True)
+    seen_at = DateTimeField(null=True)
+    ref = UUIDField(null=True)
+
+    _table_name = "bulk_thing"
+    _database = DB
+
+
+class BulkPair(Model):
+    a = IntegerField()
+    b = IntegerField()
+
+    _table_name = "bulk_pair"
+    _database = DB
+    _primary_keys = ["a", "b"]
+
+
+SCHEMA = """
+CREATE TABLE "bulk_user" (
+    "id" uuid PRIMARY KEY,
+    "username" varchar(100) NOT NULL UNIQUE,
+    "email" varchar(255) NOT NULL,
+    "bio" text,
+    "is_active" boolean NOT NULL DEFAULT true
+);
+CREATE TABLE "bulk_thing" (
+    "id" serial PRIMARY KEY,
+    "code" varchar(40) NOT NULL UNIQUE,
+    "score" integer NOT NULL DEFAULT 7,
+    "data" jsonb,
+    "amount" numeric(10, 2),
+    "seen_at" timestamptz,
+    "ref" uuid
+);
+CREATE TABLE "bulk_pair" ("a" integer, "b" integer, PRIMARY KEY ("a", "b"));
+"""
+
+
+@pytest.fixture
+async def tables(matrx_test_database: Any) -> AsyncIterator[MigrationDB]:
+    db = MigrationDB(DB)
+    await db.execute(SCHEMA)
+    try:
+        yield db
+    finally:
+        await db.execute('DROP TABLE IF EXISTS "bulk_user", "bulk_thing", "bulk_pair"')
+
+
+# --- the spec README, "CRUD Operations" ---------------------------------------------------------
+
+
+async def test_readme_create_read_update_delete(tables: MigrationDB) -> None:
+    user = await BulkUser.create(id=str(uuid4()), username="alice", email="alice@example.com")
+    users = await BulkUser.bulk_create(
+        [
+            {"id": str(uuid4()), "username": "bob", "email": "bob@example.com"},
+            {"id": str(uuid4()), "username": "carol", "email": "carol@example.com"},
+        ]
+    )
+    assert [u.username for u in users] == ["bob", "carol"]
+    assert all(u._persisted and u.is_active is True for u in users)
+
+    user_id = user.id
+    assert (await BulkUser.get(id=user_id)).username == "alice"
+    assert (await BulkUser.get_or_none(id=user_id)) == user
+    assert (await BulkUser.get_or_none(id=str(uuid4()))) is None
+    assert (await BulkUser.get(use_cache=False, id=user_id)).email == "alice@example.com"
+
+    count = await BulkUser.filter(id=user_id).update(bio="New bio", is_active=True)
+    assert count == 1
+    for u in users:
+        u.is_active = False
+    updated = await BulkUser.bulk_update(users, ["is_active"])
+    assert updated == 2
+    assert await BulkUser.count(is_active=False) == 2
+    assert (await BulkUser.get(use_cache=False, id=user_id)).bio == "New bio"
+
+    assert await BulkUser.count() == 3
+    assert await BulkUser.count(is_active=True) == 1
+    assert await BulkUser.exists(email="alice@example.com") is True
+    assert await BulkUser.exists(email="nobody@example.com") is False
+
+    assert await BulkUser.filter(id=user_id).delete() == 1
+    deleted = await BulkUser.bulk_delete(users)
+    assert deleted == 2
+    assert await BulkUser.count() == 0
+    assert await BulkUser.bulk_delete(users) == 0
+
+
+# --- bulk_create ----------------------------------------------------------------------------------
+
+
+async def test_bulk_create_empty_list_returns_empty_list(tables: MigrationDB) -> None:
+    assert await BulkUser.bulk_create([]) == []
+
+
+async def test_bulk_create_is_atomic_for_ten_thousand_rows(tables: MigrationDB) -> None:
+    rows = [
+        {"id": str(uuid4()), "username": f"user{i}", "email": f"u{i}@x.io"} for i in range(10_000)
+    ]
+    rows[9_998]["id"] = rows[17]["id"]  # row 9,999 repeats an earlier primary key
+    with pytest.raises(IntegrityError):
+        await BulkUser.bulk_create(rows)
+    assert await BulkUser.count() == 0
+
+
+async def test_bulk_create_forty_thousand_rows_in_one_call(tables: MigrationDB) -> None:
+    rows = [{"code": f"c{i}", "score": i} for i in range(40_000)]
+    things = await BulkThing.bulk_create(rows)
+    assert len(things) == 40_000
+    assert await BulkThing.count() == 40_000
+    assert [t.code for t in things[:3]] == ["c0", "c1", "c2"]
+    assert all(t.score == i and t.code == f"c{i}" for i, t in enumerate(things))
+
+
+async def test_bulk_create_maps_returned_rows_to_inputs(tables: MigrationDB) -> None:
+    rows = [{"id": str(uuid4()), "username": f"m{i}", "email": f"m{i}@x.io"} for i in range(500)]
+    random.Random(3).shuffle(rows)
+    users = await BulkUser.bulk_create(rows)
+    assert [u.username for u in users] == [r["username"] for r in rows]
+    assert [u.id for u in users] == [r["id"] for r in rows]
+    server = {u.username: u.id for u in await BulkUser.all()}
+    assert all(server[u.username] == u.id for u in users)
+
+
+async def test_bulk_create_server_generated_keys_map_by_position(tables: MigrationDB) -> None:
+    things = await BulkThing.bulk_create([{"code": f"p{i}", "score": 100 - i} for i in range(50)])
+    stored = {t.code: t.id for t in await BulkThing.all()}
+    assert [t.id for t in things] == [stored[f"p{i}"] for i in range(50)]
+    assert len({t.id for t in things}) == 50
+
+
+async def test_bulk_create_rows_missing_a_column_get_the_server_default(
+    tables: MigrationDB,
+) -> None:
+    things = await BulkThing.bulk_create(
+        [
+            {"code": "a", "score": 1},
+            {"code": "b"},
+            {"code": "c", "score": 3, "data": {"k": [1, "two"]}},
+            {"code": "d", "score": None},
+        ]
+    )
+    assert [(t.code, t.score) for t in things] == [("a", 1), ("b", 7), ("c", 3), ("d", 7)]
+    assert things[2].data == {"k": [1, "two"]}
+    assert things[0].data is None
+
+
+async def test_bulk_create_round_trips_driver_types(tables: MigrationDB) -> None:
+    when = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)
+    ref = str(uuid4())
+    rows = [
+        {
+            "code": "t1",
+            "score": 1,
+            "data": ["x", {"y": None}],
+            "amount": Decimal("12.30"),
+            "seen_at": when,
+            "ref": ref,
+        },
+        {"code": "t2", "score": 2, "data": "plain", "amount": 5, "seen_at": when, "ref": ref},
+    ]
+    things = await BulkThing.bulk_create(rows)
+    fresh = {t.code: t for t in await BulkThing.all()}
+    for thing in things:
+        stored = fresh[thing.code]
+        assert (stored.data, stored.amount, stored.seen_at, stored.ref) == (
+            thing.data,
+            thing.amount,
+            thing.seen_at,
+            thing.ref,
+        )
+    assert fresh["t1"].data == ["x", {"y": None}]
+    assert fresh["t2"].data == "plain"
+    assert fresh["t2"].amount == Decimal("5.00")
+    assert fresh["t1"].seen_at == when
+    assert fresh["t1"].ref == ref
+
+
+async def test_bulk_create_validates_before_sending(tables: MigrationDB) -> None:
+    with pytest.raises(BulkUser.ValidationError) as info:
+        await BulkUser.bulk_create(
+            [
+                {"id": str(uuid4()), "username": "ok", "email": "e"},
+                {"id": str(uuid4()), "username": "x" * 101, "email": "e"},
+            ]
+        )
+    assert info.value.field == "username"
+    assert info.value.details["row"] == 1
+    assert await BulkUser.count() == 0
+
+
+async def test_bulk_create_inside_a_transaction_rolls_back_with_it(tables: MigrationDB) -> None:
+    class Boom(Exception):
+        pass
+
+    async def fail_inside() -> None:
+        async with transaction(DB):
+            await BulkThing.bulk_create([{"code": "in-tx", "score": 1}, {"code": "other"}])
+            assert await BulkThing.count() == 2
+            raise Boom
+
+    with pytest.raises(Boom):
+        await fail_inside()
+    assert await BulkThing.count() == 0
+
+
+# --- bulk_update / bulk_delete --------------------------------------------------------------------
+
+
+async def test_bulk_update_one_statement_many_fields(tables: MigrationDB) -> None:
+    things = await BulkThing.bulk_create([{"code": f"u{i}", "score": i} for i in range(300)])
+    for thing in things:
+        thing.score = thing.score * 10
+        thing.data = {"n": thing.score}
+    assert await BulkThing.bulk_update(things, ["score", "data"]) == 300
+    fresh = {t.code: t for t in await BulkThing.all()}
+    assert all(fresh[f"u{i}"].score == i * 10 for i in range(300))
+    assert fresh["u5"].data == {"n": 50}
+
+
+async def test_bulk_update_rejects_unsaved_objects_and_unknown_fields(
+    tables: MigrationDB,
+) -> None:
+    [thing] = await BulkThing.bulk_create([{"code": "only", "score": 1}])
+    with pytest.raises(ValidationError):
+        await BulkThing.bulk_update([thing, BulkThing(code="new", score=2)], ["score"])
+    with pytest.raises(Exception, match="'nope' is not a field"):
+        await BulkThing.bulk_update([thing], ["nope"])
+    assert (await BulkThing.get(use_cache=False, code="only")).score == 1
+
+
+async def test_bulk_update_and_delete_with_a_composite_key(tables: MigrationDB) -> None:
+    pairs = await BulkPair.bulk_create([{"a": i, "b": i % 3} for i in range(10)])
+    assert await BulkPair.count() == 10
+    assert await BulkPair.bulk_delete(pairs[:4]) == 4
+    assert sorted(p.a for p in await BulkPair.all()) == list(range(4, 10))
+    assert pairs[0]._persisted is False
+
+
+async def test_bulk_update_counts_only_rows_that_exist(tables: MigrationDB) -> None:
+    things = await BulkThing.bulk_create([{"code": "x1", "score": 1}, {"code": "x2", "score": 2}])
+    await BulkThing.delete_where(code="x2")
+    for thing in things:
+        thing.score = 50
+    assert await BulkThing.bulk_update(things, ["score"]) == 1
+
+
+HOSTILE_VALUES = [
+    "'; DROP TABLE bulk_user; --",
+    "quote \" and ' both",
+    "/* comment */ -- line",
+    "$1 $2 ?",
+    "naïve 🚀 ünïcode",
+    "back\\slash",
+    '{"json": [1]}',
+    "x" * 90,
+]
+
+
+async def test_hostile_values_round_trip_verbatim(tables: MigrationDB) -> None:
+    rows = [
+        {"id": str(uuid4()), "username": f"h{i}", "email": value, "bio": value}
+        for i, value in enumerate(HOSTILE_VALUES)
+    ]
+    created = await BulkUser.bulk_create(rows)
+    assert [u.bio for u in created] == HOSTILE_VALUES
+    fresh = {u.username: u for u in await BulkUser.all()}
+    assert [fresh[f"h{i}"].bio for i in range(len(HOSTILE_VALUES))] == HOSTILE_VALUES
+    for user in created:
+        user.email = user.bio + "!"
+    assert await BulkUser.bulk_update(created, ["email"]) == len(HOSTILE_VALUES)
+    result = await BulkUser.update_where({"bio": HOSTILE_VALUES[0]}, bio=HOSTILE_VALUES[1])
+    assert result["updated_rows"][0]["bio"] == HOSTILE_VALUES[1]
+    fresh = {u.username: u for u in await BulkUser.all()}
+    assert [fresh[f"h{i}"].email for i in range(len(HOSTILE_VALUES))] == [
+        v + "!" for v in HOSTILE_VALUES
+    ]
+    assert await BulkUser.delete_where(email=HOSTILE_VALUES[2] + "!") == 1

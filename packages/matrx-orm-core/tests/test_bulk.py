@@ -1,0 +1,618 @@
+"""Tests for the set-based writes (models/_bulk.py): exact SQL and parameters of every statement
+shape, input validation before anything is sent, result matching and cache notices."""
+
+# ruff: noqa: RUF012 - model declarations use list/dict class attributes, as the spec does
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from matrx_orm_core import hooks
+from matrx_orm_core.exceptions import FieldError, IntegrityError, StateError, ValidationError
+from matrx_orm_core.fields import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    Field,
+    IntegerField,
+    JSONField,
+    UUIDField,
+)
+from matrx_orm_core.models import Model, _bulk
+from matrx_orm_core.sql import Params, Table
+from matrx_orm_core.testing import Recorder
+
+U1 = "00000000-0000-0000-0000-000000000001"
+U2 = "00000000-0000-0000-0000-000000000002"
+U3 = "00000000-0000-0000-0000-000000000003"
+COLS = '"id", "username", "email", "is_active"'
+
+
+class BUser(Model):
+    id = UUIDField(primary_key=True)
+    username = CharField(max_length=10)
+    email = CharField(null=True)
+    is_active = BooleanField(default=True)
+    _table_name = "user"
+    _database = "recorded"
+
+
+class BItem(Model):
+    id = IntegerField(primary_key=True)
+    name = CharField(max_length=20)
+    data = JSONField(null=True)
+    _database = "recorded"
+    _db_schema = "app"
+
+
+class BStamp(Model):
+    id = IntegerField(primary_key=True)
+    created = DateTimeField(auto_now_add=True)
+    touched = DateTimeField(auto_now=True)
+    _database = "recorded"
+
+
+class BPair(Model):
+    a = IntegerField()
+    b = IntegerField()
+    note = CharField(null=True)
+    _database = "recorded"
+    _primary_keys = ["a", "b"]
+
+
+class BTags(Model):
+    id = IntegerField(primary_key=True)
+    tags: Field[list[str]] = Field(db_type="text[]", null=True)
+    _database = "recorded"
+
+
+def urow(uid: str, name: str, **extra: Any) -> dict[str, Any]:
+    row = {"id": uid, "username": name, "email": None, "is_active": True}
+    row.update(extra)
+    return row
+
+
+class FakeCache:
+    """A ModelCache recording the write notices and stores."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def lookup(self, model: type, lookup: Mapping[str, Any]) -> Any:
+        return hooks.MISS
+
+    def store(self, model: type, instances: Sequence[Any]) -> None:
+        self.calls.append(("store", model, list(instances)))
+
+    def notify_write(self, model: type, pks: Any) -> None:
+        self.calls.append(("notify_write", model, list(pks)))
+
+    def clear(self, model: type | None = None, *, database: str | None = None) -> None:
+        self.calls.append(("clear", model))
+
+    def on_commit(self, database: str) -> None:
+        self.calls.append(("on_commit", database))
+
+    def on_rollback(self, database: str) -> None:
+        self.calls.append(("on_rollback", database))
+
+
+@pytest.fixture
+def cache() -> Iterator[FakeCache]:
+    fake = FakeCache()
+    previous = hooks.set_model_cache(fake)
+    yield fake
+    hooks.set_model_cache(previous)
+
+
+# --- bulk_create ----------------------------------------------------------------------------------
+
+
+async def test_bulk_create_one_unnest_statement_with_array_parameters(
+    recording_db: Recorder, cache: FakeCache
+) -> None:
+    recording_db.add_result(rows=[urow(U2, "bob"), urow(U1, "al")])  # order not guaranteed
+    users = await BUser.bulk_create([{"id": U1, "username": "al"}, {"id": U2, "username": "bob"}])
+    assert recording_db.statements == [
+        (
+            'INSERT INTO "user" ("id", "username", "is_active") SELECT * FROM '
+            "unnest($1::uuid[], $2::varchar(10)[], $3::boolean[]) "
+            f"RETURNING {COLS}",
+            ([U1, U2], ["al", "bob"], [True, True]),
+        )
+    ]
+    assert [u.username for u in users] == ["al", "bob"]  # matched back by primary key
+    assert all(u._persisted for u in users)
+    assert cache.calls == [("notify_write", BUser, [U1, U2]), ("store", BUser, users)]
+
+
+async def test_bulk_create_empty_list_sends_nothing(recording_db: Recorder) -> None:
+    assert await BUser.bulk_create([]) == []
+    assert recording_db.statements == []
+
+
+async def test_bulk_create_server_key_uses_ordinality(recording_db: Recorder) -> None:
+    recording_db.add_result(
+        rows=[{"id": 7, "name": "a", "data": None}, {"id": 8, "name": "b", "data": None}]
+    )
+    items = await BItem.bulk_create([{"name": "a"}, {"name": "b"}])
+    assert recording_db.statements == [
+        (
+            'INSERT INTO "app"."b_item" ("name") SELECT "_0" FROM unnest($1::varchar(20)[]) '
+            'WITH ORDINALITY AS "_v"("_0", "_ord") ORDER BY "_ord" '
+            'RETURNING "id", "name", "data"',
+            (["a", "b"],),
+        )
+    ]
+    assert [(i.id, i.name) for i in items] == [(7, "a"), (8, "b")]
+
+
+async def test_bulk_create_json_travels_as_text_and_is_cast_back(recording_db: Recorder) -> None:
+    recording_db.add_result(
+        rows=[{"id": 1, "name": "a", "data": [1, 2]}, {"id": 2, "name": "b", "data": "s"}]
+    )
+    await BItem.bulk_create(
+        [{"id": 1, "name": "a", "data": [1, 2]}, {"id": 2, "name": "b", "data": "s"}]
+    )
+    assert recording_db.statements == [
+        (
+            'INSERT INTO "app"."b_item" ("id", "name", "data") SELECT "_0", "_1", "_2"::jsonb '
+            'FROM unnest($1::integer[], $2::varchar(20)[], $3::text[]) AS "_v"("_0", "_1", "_2") '
+            'RETURNING "id", "name", "data"',
+            ([1, 2], ["a", "b"], [json.dumps([1, 2]), json.dumps("s")]),
+        )
+    ]
+
+
+async def test_bulk_create_groups_rows_by_columns_in_one_transaction(
+    recording_db: Recorder,
+) -> None:
+    recording_db.add_result(rows=[urow(U1, "al"), urow(U3, "cy")])
+    recording_db.add_result(rows=[urow(U2, "bob", email="b@x")])
+    users = await BUser.bulk_create(
+        [
+            {"id": U1, "username": "al"},
+            {"id": U2, "username": "bob", "email": "b@x"},
+            {"id": U3, "username": "cy", "email": None},
+        ]
+    )
+    assert recording_db.sql == [
+        "BEGIN",
+        'INSERT INTO "user" ("id", "username", "is_active") SELECT * FROM '
+        f"unnest($1::uuid[], $2::varchar(10)[], $3::boolean[]) RETURNING {COLS}",
+        'INSERT INTO "user" ("id", "username", "email", "is_active") SELECT * FROM '
+        f"unnest($1::uuid[], $2::varchar(10)[], $3::varchar(255)[], $4::boolean[]) "
+        f"RETURNING {COLS}",
+        "COMMIT",
+    ]
+    assert recording_db.params[1] == ([U1, U3], ["al", "cy"], [True, True])
+    assert [u.username for u in users] == ["al", "bob", "cy"]  # input order
+
+
+async def test_bulk_create_failure_in_a_later_group_rolls_back(recording_db: Recorder) -> None:
+    recording_db.add_result(rows=[urow(U1, "al")])
+    recording_db.add_server_error("23505", "duplicate key", constraint_name="user_pkey")
+    with pytest.raises(IntegrityError):
+        await BUser.bulk_create(
+            [{"id": U1, "username": "al"}, {"id": U2, "username": "bob", "email": "b@x"}]
+        )
+    assert recording_db.sql[0] == "BEGIN"
+    assert recording_db.sql[-1] == "ROLLBACK"
+
+
+async def test_bulk_create_validates_every_row_before_sending(recording_db: Recorder) -> None:
+    with pytest.raises(FieldError) as info:
+        await BUser.bulk_create([{"id": U1, "username": "al"}, {"id": U2, "nickname": "x"}])
+    assert "'nickname' is not a field of BUser" in info.value.message
+    with pytest.raises(BUser.ValidationError) as err:
+        await BUser.bulk_create([{"id": U1, "username": "al"}, {"id": U2, "username": "x" * 11}])
+    assert err.value.field == "username"
+    assert err.value.details["row"] == 1
+    with pytest.raises(ValidationError, match="row 1 is a str"):
+        await BUser.bulk_create([{"id": U1, "username": "al"}, "oops"])  # type: ignore[list-item]
+    with pytest.raises(ValidationError, match="must be a list"):
+        await BUser.bulk_create({"id": U1})  # type: ignore[arg-type]
+    assert recording_db.statements == []
+
+
+async def test_bulk_create_applies_auto_now(recording_db: Recorder) -> None:
+    now = dt.datetime.now(dt.timezone.utc)
+    recording_db.add_result(rows=[{"id": 1, "created": now, "touched": now}])
+    await BStamp.bulk_create([{"id": 1}])
+    sql, params = recording_db.statements[0]
+    assert sql.startswith('INSERT INTO "b_stamp" ("id", "created", "touched") SELECT * FROM')
+    assert params[1] == params[2]
+    assert params[1][0] >= now
+
+
+async def test_bulk_create_with_only_defaults_inserts_default_values(
+    recording_db: Recorder,
+) -> None:
+    recording_db.add_result(rows=[{"a": 1, "b": 2, "note": None}])
+    recording_db.add_result(rows=[{"a": 3, "b": 4, "note": None}])
+    pairs = await BPair.bulk_create([{}, {"note": None}])
+    assert recording_db.sql == [
+        "BEGIN",
+        'INSERT INTO "b_pair" DEFAULT VALUES RETURNING "a", "b", "note"',
+        'INSERT INTO "b_pair" DEFAULT VALUES RETURNING "a", "b", "note"',
+        "COMMIT",
+    ]
+    assert [(p.a, p.b) for p in pairs] == [(1, 2), (3, 4)]
+
+
+async def test_bulk_create_array_columns_use_values_chunks(recording_db: Recorder) -> None:
+    recording_db.add_result(rows=[{"id": 1, "tags": ["x", "y"]}, {"id": 2, "tags": []}])
+    await BTags.bulk_create([{"id": 1, "tags": ["x", "y"]}, {"id": 2, "tags": []}])
+    assert recording_db.statements == [
+        (
+            'INSERT INTO "b_tags" ("id", "tags") VALUES ($1, $2), ($3, $4) RETURNING "id", "tags"',
+            (1, ["x", "y"], 2, []),
+        )
+    ]
+
+
+async def test_bulk_create_row_count_mismatch_is_a_state_error(recording_db: Recorder) -> None:
+    recording_db.add_result(rows=[urow(U1, "al")])
+    with pytest.raises(StateError, match="returned 1 rows for 2 inputs"):
+        await BUser.bulk_create([{"id": U1, "username": "al"}, {"id": U2, "username": "b"}])
+
+
+# --- upsert / bulk_upsert -------------------------------------------------------------------------
+
+
+async def test_upsert_single_row(recording_db: Recorder, cache: FakeCache) -> None:
+    recording_db.add_result(rows=[urow(U1, "al", email="a@x")])
+    user = await BUser.upsert({"id": U1, "email": "a@x", "username": "al"}, ["email"], ["username"])
+    assert recording_db.statements == [
+        (
+            'INSERT INTO "user" ("id", "username", "email", "is_active") SELECT * FROM '
+            "unnest($1::uuid[], $2::varchar(10)[], $3::varchar(255)[], $4::boolean[]) "
+            'ON CONFLICT ("email") DO UPDATE SET "username" = EXCLUDED."username" '
+            f"RETURNING {COLS}",
+            ([U1], ["al"], ["a@x"], [True]),
+        )
+    ]
+    assert user.email == "a@x"
+    assert cache.calls == [("notify_write", BUser, [U1]), ("store", BUser, [user])]
+
+
+async def test_upsert_default_update_set_is_supplied_columns_minus_key_and_conflict(
+    recording_db: Recorder,
+) -> None:
+    recording_db.add_result(rows=[urow(U1, "al", email="a@x")])
+    await BUser.upsert({"id": U1, "email": "a@x", "username": "al"}, ["email"])
+    sql = recording_db.sql[0]
+    assert 'DO UPDATE SET "username" = EXCLUDED."username" RETURNING' in sql  # not is_active
+
+
+async def test_upsert_keeps_an_explicit_none_as_null(recording_db: Recorder) -> None:
+    recording_db.add_result(rows=[urow(U1, "al")])
+    await BUser.upsert({"id": U1, "username": "al", "email": None}, ["id"])
+    sql, params = recording_db.statements[0]
+    assert '"email" = EXCLUDED."email"' in sql
+    assert params[2] == [None]
+
+
+async def test_upsert_rejects_bad_arguments_before_sending(recording_db: Recorder) -> None:
+    with pytest.raises(ValidationError, match="non-empty dict"):
+        await BUser.upsert({}, ["id"])
+    with pytest.raises(ValidationError, match="conflict_fields is empty"):
+        await BUser.upsert({"id": U1, "username": "al"}, [])
+    with pytest.raises(ValidationError, match="nothing to update"):
+        await BUser.upsert({"id": U1}, ["id"])
+    with pytest.raises(FieldError, match="'bad\"name' is not a field"):
+        await BUser.upsert({"id": U1, "username": "al"}, ['bad"name'])
+    with pytest.raises(FieldError):
+        await BUser.upsert({"id": U1, "username": "al"}, ["id"], ["username; --"])
+    with pytest.raises(ValidationError, match="no value for conflict field"):
+        await BUser.upsert({"id": U1, "username": "al"}, ["email"])
+    with pytest.raises(ValidationError, match="must be a list"):
+        await BUser.upsert({"id": U1, "username": "al"}, "email")  # type: ignore[arg-type]
+    assert recording_db.statements == []
+
+
+async def test_bulk_upsert_duplicate_conflict_key_is_rejected(recording_db: Recorder) -> None:
+    with pytest.raises(ValidationError) as info:
+        await BUser.bulk_upsert(
+            [
+                {"id": U1, "username": "a", "email": "same"},
+                {"id": U2, "username": "b", "email": "same"},
+            ],
+            ["email"],
+        )
+    assert "rows 0 and 1 have the same conflict key {'email': 'same'}" in info.value.message
+    assert recording_db.statements == []
+    assert await BUser.bulk_upsert([], ["email"]) == []
+
+
+async def test_bulk_upsert_matches_rows_by_conflict_key(recording_db: Recorder) -> None:
+    recording_db.add_result(rows=[urow(U2, "b", email="e2"), urow(U1, "a", email="e1")])
+    users = await BUser.bulk_upsert(
+        [
+            {"id": U1, "username": "a", "email": "e1"},
+            {"id": U2, "username": "b", "email": "e2"},
+        ],
+        ["email"],
+    )
+    assert [u.email for u in users] == ["e1", "e2"]
+    assert 'SET "username" = EXCLUDED."username" RETURNING' in recording_db.sql[0]
+
+
+# --- bulk_update ----------------------------------------------------------------------------------
+
+
+def persisted(**values: Any) -> BUser:
+    return BUser._from_row(urow(values.pop("id"), values.pop("username"), **values))
+
+
+async def test_bulk_update_one_statement(recording_db: Recorder, cache: FakeCache) -> None:
+    users = [persisted(id=U1, username="a"), persisted(id=U2, username="b")]
+    users[0].is_active = False
+    recording_db.add_result(tag="UPDATE 2")
+    assert await BUser.bulk_update(users, ["is_active", "email"]) == 2
+    assert recording_db.statements == [
+        (
+            'UPDATE "user" AS "_t" SET "is_active" = "_v"."is_active", "email" = "_v"."email" '
+            "FROM unnest($1::uuid[], $2::boolean[], $3::varchar(255)[]) "
+            'AS "_v"("id", "is_active", "email") WHERE "_t"."id" = "_v"."id"',
+            ([U1, U2], [False, True], [None, None]),
+        )
+    ]
+    assert cache.calls == [("notify_write", BUser, [U1, U2])]
+
+
+async def test_bulk_update_composite_key_and_json(recording_db: Recorder) -> None:
+    pairs = [BPair._from_row({"a": 1, "b": 2, "note": "n"})]
+    recording_db.add_result(tag="UPDATE 1")
+    assert await BPair.bulk_update(pairs, ["note"]) == 1
+    assert recording_db.sql[0] == (
+        'UPDATE "b_pair" AS "_t" SET "note" = "_v"."note" FROM unnest($1::integer[], '
+        '$2::integer[], $3::varchar(255)[]) AS "_v"("a", "b", "note") '
+        'WHERE "_t"."a" = "_v"."a" AND "_t"."b" = "_v"."b"'
+    )
+    items = [BItem._from_row({"id": 1, "name": "x", "data": {"k": 1}})]
+    recording_db.add_result(tag="UPDATE 1")
+    await BItem.bulk_update(items, ["data"])
+    assert recording_db.statements[1] == (
+        'UPDATE "app"."b_item" AS "_t" SET "data" = "_v"."data"::jsonb FROM '
+        'unnest($1::integer[], $2::text[]) AS "_v"("id", "data") WHERE "_t"."id" = "_v"."id"',
+        ([1], ['{"k": 1}']),
+    )
+
+
+async def test_bulk_update_array_columns_use_typed_values(recording_db: Recorder) -> None:
+    rows = [BTags._from_row({"id": 1, "tags": ["a"]}), BTags._from_row({"id": 2, "tags": None})]
+    recording_db.add_result(tag="UPDATE 2")
+    assert await BTags.bulk_update(rows, ["tags"]) == 2
+    assert recording_db.statements[1] == (
+        'UPDATE "b_tags" AS "_t" SET "tags" = "_v"."tags" FROM (VALUES ($1::integer, '
+        '$2::text[]), ($3::integer, $4::text[])) AS "_v"("id", "tags") '
+        'WHERE "_t"."id" = "_v"."id"',
+        (1, ["a"], 2, None),
+    )
+    assert recording_db.sql[0] == "BEGIN"
+
+
+async def test_bulk_update_rejects_bad_input_before_sending(recording_db: Recorder) -> None:
+    saved = persisted(id=U1, username="a")
+    with pytest.raises(FieldError, match="'nope' is not a field"):
+        await BUser.bulk_update([saved], ["nope"])
+    with pytest.raises(ValidationError, match="fields is empty"):
+        await BUser.bulk_update([saved], [])
+    with pytest.raises(ValidationError, match="primary key"):
+        await BUser.bulk_update([saved], ["id"])
+    with pytest.raises(ValidationError, match="item 1 is not saved yet"):
+        await BUser.bulk_update([saved, BUser(id=U2, username="b")], ["email"])
+    with pytest.raises(ValidationError, match="item 0 is a BItem"):
+        await BUser.bulk_update([BItem(id=1, name="x")], ["email"])  # type: ignore[list-item]
+    with pytest.raises(ValidationError, match="same primary key"):
+        await BUser.bulk_update([saved, persisted(id=U1, username="a")], ["email"])
+    saved.username = "x" * 11
+    with pytest.raises(BUser.ValidationError) as info:
+        await BUser.bulk_update([saved], ["username"])
+    assert info.value.field == "username"
+    assert await BUser.bulk_update([], ["email"]) == 0
+    assert recording_db.statements == []
+
+
+async def test_bulk_update_surfaces_server_errors(recording_db: Recorder) -> None:
+    recording_db.add_server_error("23505", "duplicate key", constraint_name="user_username_key")
+    with pytest.raises(IntegrityError):
+        await BUser.bulk_update([persisted(id=U1, username="a")], ["username"])
+
+
+# --- bulk_delete ----------------------------------------------------------------------------------
+
+
+async def test_bulk_delete_any_array(recording_db: Recorder, cache: FakeCache) -> None:
+    users = [persisted(id=U1, username="a"), persisted(id=U2, username="b")]
+    recording_db.add_result(tag="DELETE 1")
+    assert await BUser.bulk_delete(users) == 1
+    assert recording_db.statements == [
+        ('DELETE FROM "user" WHERE "id" = ANY($1::uuid[])', ([U1, U2],))
+    ]
+    assert cache.calls == [("notify_write", BUser, [U1, U2])]
+    assert users[0]._persisted is False
+
+
+async def test_bulk_delete_composite_key(recording_db: Recorder, cache: FakeCache) -> None:
+    pairs = [BPair._from_row({"a": 1, "b": 2, "note": None}), BPair(a=3, b=4)]
+    recording_db.add_result(tag="DELETE 2")
+    assert await BPair.bulk_delete(pairs) == 2
+    assert recording_db.statements == [
+        (
+            'DELETE FROM "b_pair" WHERE ("a", "b") IN '
+            "(SELECT * FROM unnest($1::integer[], $2::integer[]))",
+            ([1, 3], [2, 4]),
+        )
+    ]
+    assert cache.calls == [("notify_write", BPair, [(1, 2), (3, 4)])]
+
+
+async def test_bulk_delete_needs_keys(recording_db: Recorder) -> None:
+    with pytest.raises(ValidationError, match="item 0 has no primary key value"):
+        await BUser.bulk_delete([BUser(username="a")])
+    assert await BUser.bulk_delete([]) == 0
+    assert recording_db.statements == []
+
+
+# --- update_where / delete_where ------------------------------------------------------------------
+
+
+async def test_update_where_returns_rows_and_notifies(
+    recording_db: Recorder, cache: FakeCache
+) -> None:
+    recording_db.add_result(rows=[urow(U1, "a", email="new"), urow(U2, "b", email="new")])
+    result = await BUser.update_where({"is_active": True, "username": None}, email="new")
+    assert recording_db.statements == [
+        (
+            'UPDATE "user" SET "email" = $1 WHERE ("is_active" = $2 AND "username" IS NULL) '
+            f"RETURNING {COLS}",
+            ("new", True),
+        )
+    ]
+    assert result == {
+        "rows_affected": 2,
+        "updated_rows": [urow(U1, "a", email="new"), urow(U2, "b", email="new")],
+    }
+    assert type(result["updated_rows"][0]) is dict
+    assert cache.calls == [("notify_write", BUser, [U1, U2])]
+
+
+async def test_update_where_with_lookups(recording_db: Recorder) -> None:
+    recording_db.add_result(rows=[])
+    await BUser.update_where({"username__in": ["a", "b"], "email__ne": "x"}, is_active=False)
+    assert recording_db.statements == [
+        (
+            'UPDATE "user" SET "is_active" = $1 WHERE ("username" = ANY($2) AND "email" != $3) '
+            f"RETURNING {COLS}",
+            (False, ["a", "b"], "x"),
+        )
+    ]
+
+
+async def test_update_where_rejects_bad_input(recording_db: Recorder) -> None:
+    with pytest.raises(ValidationError, match="no field values to set"):
+        await BUser.update_where({"username": "a"})
+    with pytest.raises(FieldError):
+        await BUser.update_where({"username": "a"}, **{'x" = 1; --': 2})
+    with pytest.raises(FieldError):
+        await BUser.update_where({"nope": "a"}, email="x")
+    with pytest.raises(ValidationError, match="must be a dict"):
+        await BUser.update_where([("username", "a")], email="x")  # type: ignore[arg-type]
+    with pytest.raises(BUser.ValidationError):
+        await BUser.update_where({"username": "a"}, username="x" * 11)
+    assert recording_db.statements == []
+
+
+async def test_delete_where_returns_the_count(recording_db: Recorder, cache: FakeCache) -> None:
+    recording_db.add_result(rows=[{"id": U1}, {"id": U3}])
+    assert await BUser.delete_where(email="gone", is_active=False) == 2
+    assert recording_db.statements == [
+        (
+            'DELETE FROM "user" WHERE ("email" = $1 AND "is_active" = $2) RETURNING "id"',
+            ("gone", False),
+        )
+    ]
+    assert cache.calls == [("notify_write", BUser, [U1, U3])]
+    recording_db.add_result(rows=[{"a": 1, "b": 2}])
+    assert await BPair.delete_where() == 1
+    assert recording_db.statements[1] == ('DELETE FROM "b_pair" RETURNING "a", "b"', ())
+
+
+async def test_delete_where_unknown_field_sends_nothing(recording_db: Recorder) -> None:
+    with pytest.raises(FieldError, match="nope"):
+        await BUser.delete_where(nope=1)
+    assert recording_db.statements == []
+
+
+# --- nodes and helpers ----------------------------------------------------------------------------
+
+
+def test_insert_rows_node_quotes_hostile_names() -> None:
+    params = Params()
+    node = _bulk.InsertRows(Table('we"ird', "s"), ('co"l',), ("text",), ('co"l',), arrays=(["v"],))
+    assert node.as_sql(params) == (
+        'INSERT INTO "s"."we""ird" ("co""l") SELECT * FROM unnest($1::text[]) RETURNING "co""l"'
+    )
+    assert params.values == [["v"]]
+
+
+def test_cast_type_rejects_unsafe_db_types() -> None:
+    class Odd(Model):
+        id = IntegerField(primary_key=True)
+        val = CharField(db_type="text); DROP TABLE x; --")
+        _database = "recorded"
+
+    assert _bulk.cast_type(Odd, "id") == "integer"
+    with pytest.raises(FieldError, match="cannot be used in a bulk statement"):
+        _bulk.cast_type(Odd, "val")
+
+
+async def test_values_chunks_stay_under_the_parameter_cap(
+    recording_db: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_bulk, "MAX_PARAMS", 4)
+    recording_db.add_result(rows=[{"id": 1, "tags": []}, {"id": 2, "tags": []}])
+    recording_db.add_result(rows=[{"id": 3, "tags": []}])
+    rows = await BTags.bulk_create([{"id": i, "tags": []} for i in (1, 2, 3)])
+    assert recording_db.statements == [
+        ("BEGIN", ()),
+        (
+            'INSERT INTO "b_tags" ("id", "tags") VALUES ($1, $2), ($3, $4) RETURNING "id", "tags"',
+            (1, [], 2, []),
+        ),
+        ('INSERT INTO "b_tags" ("id", "tags") VALUES ($1, $2) RETURNING "id", "tags"', (3, [])),
+        ("COMMIT", ()),
+    ]
+    assert [r.id for r in rows] == [1, 2, 3]
+
+
+HOSTILE_NAMES = [
+    'name"; DROP TABLE "user"; --',
+    "name; SELECT 1",
+    "name -- comment",
+    "name /* c */",
+    "$1",
+    "naïve_ünïcode",
+    "x" * 64,
+    "é" * 40,
+    "",
+    "id OR 1=1",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+async def test_hostile_names_are_rejected_before_any_sql(recording_db: Recorder, name: str) -> None:
+    saved = persisted(id=U1, username="a")
+    attempts = [
+        BUser.bulk_create([{"id": U1, "username": "a", name: 1}]),
+        BUser.bulk_update([saved], [name]),
+        BUser.upsert({"id": U1, "username": "a"}, [name]),
+        BUser.upsert({"id": U1, "username": "a"}, ["id"], [name]),
+        BUser.bulk_upsert([{"id": U1, name: "a"}], ["id"]),
+        BUser.update_where({name: 1}, email="x"),
+        BUser.update_where({"email": "x"}, **{name: 1}),
+        BUser.delete_where(**{name: 1}),
+    ]
+    for attempt in attempts:
+        with pytest.raises(FieldError):
+            await attempt
+    assert recording_db.statements == []
+
+
+async def test_bulk_upsert_with_array_columns_uses_values(recording_db: Recorder) -> None:
+    recording_db.add_result(rows=[{"id": 1, "tags": ["a"]}])
+    await BTags.bulk_upsert([{"id": 1, "tags": ["a"]}], ["id"])
+    assert recording_db.statements == [
+        (
+            'INSERT INTO "b_tags" ("id", "tags") VALUES ($1, $2) ON CONFLICT ("id") '
+            'DO UPDATE SET "tags" = EXCLUDED."tags" RETURNING "id", "tags"',
+            (1, ["a"]),
+        )
+    ]
