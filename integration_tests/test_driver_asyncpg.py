@@ -568,6 +568,25 @@ async def test_no_session_state_leaks_between_borrowers(
         await pool.close()
 
 
+async def test_acquire_without_reset_sends_no_reset_query(
+    matrx_test_server: DatabaseServer, database_name: str
+) -> None:
+    # Evidence that reset=False really skips the round trip: a setting survives that release
+    # (the ORM only asks for this after its own single statements, which set nothing).
+    pool = await get_driver().create_pool(
+        _config(matrx_test_server, database_name, min_size=1, max_size=1)
+    )
+    try:
+        async with pool.acquire(reset=False) as conn:
+            await conn.execute("SET statement_timeout = 4321")
+        async with pool.acquire() as conn:
+            assert await conn.fetch_val("SHOW statement_timeout") == "4321ms"
+        async with pool.acquire() as conn:
+            assert await conn.fetch_val("SHOW statement_timeout") == "0"
+    finally:
+        await pool.close()
+
+
 async def test_transaction_and_current_connection_routing(db: str) -> None:
     await _execution.execute(db, "DROP TABLE IF EXISTS tx; CREATE TABLE tx (n int)")
     async with AsyncDatabaseManager.get_connection(db) as conn:

@@ -24,6 +24,7 @@ from matrx_orm_core.exceptions import (
     ORMException,
     QueryError,
     StateError,
+    TransactionError,
 )
 
 ROWS: Any = [{"id": 1}]
@@ -93,6 +94,12 @@ class FakeConnection:
     def is_in_transaction(self) -> bool:
         return False
 
+    async def control(self, sql: str, *, timeout: float | None = None) -> None:
+        self._run("control", sql, (), timeout)
+
+    def terminate(self) -> None:
+        self.pool.driver.log.append(("terminate",))
+
 
 class FakePool:
     def __init__(self, driver: FakeDriver, config: DatabaseProjectConfig) -> None:
@@ -102,11 +109,13 @@ class FakePool:
         self.closed = False
         self.terminated = False
         self.acquire_timeouts: list[float | None] = []
+        self.acquire_resets: list[bool] = []
         self.borrowed = 0
 
     @asynccontextmanager
-    async def _borrow(self, timeout: float | None) -> AsyncIterator[Connection]:
+    async def _borrow(self, timeout: float | None, reset: bool) -> AsyncIterator[Connection]:
         self.acquire_timeouts.append(timeout)
+        self.acquire_resets.append(reset)
         if self.driver.acquire_fails:
             raise timeout_error(timeout, what="Acquire")
         self.borrowed += 1
@@ -115,8 +124,10 @@ class FakePool:
         finally:
             self.borrowed -= 1
 
-    def acquire(self, *, timeout: float | None = None) -> AbstractAsyncContextManager[Connection]:
-        return self._borrow(timeout)
+    def acquire(
+        self, *, timeout: float | None = None, reset: bool = True
+    ) -> AbstractAsyncContextManager[Connection]:
+        return self._borrow(timeout, reset)
 
     async def close(self) -> None:
         assert asyncio.get_running_loop() is self.loop, "closed on a foreign loop"
@@ -225,17 +236,18 @@ def driver() -> Iterator[FakeDriver]:
 
 
 async def test_pool_is_created_lazily_and_reused(driver: FakeDriver) -> None:
-    assert AsyncDatabaseManager.pool_count() == 0
+    # Earlier test modules may have left pools of their own databases on this session loop.
+    before = AsyncDatabaseManager.pool_count()
     assert AsyncDatabaseManager.cached_pool(MAIN) is None
     pool = await AsyncDatabaseManager.get_pool(MAIN)
     assert await AsyncDatabaseManager.get_pool(MAIN) is pool
     assert AsyncDatabaseManager.cached_pool(MAIN) is pool
     assert len(driver.pools) == 1
     assert driver.pools[0].config.name == MAIN
-    assert AsyncDatabaseManager.pool_count() == 1
+    assert AsyncDatabaseManager.pool_count() == before + 1
     other = await AsyncDatabaseManager.get_pool(OTHER)
     assert other is not pool
-    assert AsyncDatabaseManager.pool_count() == 2
+    assert AsyncDatabaseManager.pool_count() == before + 2
     await AsyncDatabaseManager.close_all_pools()
 
 
@@ -557,3 +569,79 @@ async def test_state_errors_keep_their_class(driver: FakeDriver) -> None:
 )
 def test_rows_affected(tag: str, count: int) -> None:
     assert rows_affected(tag) == count
+
+
+# --- the per-release reset (API.md §10.31) and transaction serialisation (§10.29) ---------------
+
+
+async def test_only_orm_operations_outside_transactions_skip_the_reset(driver: FakeDriver) -> None:
+    await _execution.fetch(MAIN, "SELECT 1", operation="get")
+    await _execution.execute(MAIN, "UPDATE t SET a = 1", operation="update_where")
+    await _execution.fetch(MAIN, "SELECT 1")  # user SQL: no operation
+    await _execution.fetch(MAIN, "SELECT 1", operation="MigrationDB.fetch")
+    await AsyncDatabaseManager.execute_query(MAIN, "SELECT 1")
+    async with AsyncDatabaseManager.get_connection(MAIN):
+        pass
+    assert driver.pools[0].acquire_resets == [False, False, True, True, True, True]
+
+
+class _SlowConnection(FakeConnection):
+    """Fails like asyncpg when two operations overlap on it."""
+
+    def __init__(self, pool: FakePool) -> None:
+        super().__init__(pool)
+        self.busy = False
+        self.order: list[str] = []
+
+    async def fetch_val(
+        self, sql: str, params: Sequence[Any] = (), *, timeout: float | None = None
+    ) -> Any:
+        if self.busy:
+            raise RuntimeError("another operation is in progress")
+        self.busy = True
+        try:
+            self.order.append(f"start {sql}")
+            await asyncio.sleep(0.01)
+            self.order.append(f"end {sql}")
+            return sql
+        finally:
+            self.busy = False
+
+
+async def test_serial_connection_runs_gathered_operations_one_at_a_time(
+    driver: FakeDriver,
+) -> None:
+    pool = await AsyncDatabaseManager.get_pool(MAIN)
+    assert isinstance(pool, FakePool)
+    raw = _SlowConnection(pool)
+    serial = _execution.SerialConnection(raw, MAIN)
+    token = current_connection.set({MAIN: serial})
+    try:
+        results = await asyncio.gather(
+            _execution.fetch_val(MAIN, "a"), _execution.fetch_val(MAIN, "b")
+        )
+    finally:
+        current_connection.reset(token)
+    assert list(results) == ["a", "b"]
+    assert raw.order == ["start a", "end a", "start b", "end b"]
+    assert pool.acquire_resets == []  # the bound connection was used, not the pool
+
+
+async def test_serial_connection_refuses_use_after_its_transaction_ended(
+    driver: FakeDriver,
+) -> None:
+    pool = await AsyncDatabaseManager.get_pool(MAIN)
+    assert isinstance(pool, FakePool)
+    serial = _execution.SerialConnection(FakeConnection(pool), MAIN)
+    await serial.control("BEGIN")
+    assert serial.is_in_transaction() is False
+    serial.ended = True
+    token = current_connection.set({MAIN: serial})
+    try:
+        with pytest.raises(TransactionError, match="has already ended") as info:
+            await _execution.execute(MAIN, "UPDATE t SET a = 1", operation="update")
+    finally:
+        current_connection.reset(token)
+    assert info.value.details["database"] == MAIN
+    serial.terminate()
+    assert driver.log[-1] == ("terminate",)

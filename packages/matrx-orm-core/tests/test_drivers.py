@@ -129,6 +129,9 @@ def test_unknown_driver_lists_every_attempt(monkeypatch: pytest.MonkeyPatch) -> 
     def broken() -> Driver:
         raise RuntimeError("no luck")
 
+    # Only this test's drivers: earlier modules may have registered the recording driver.
+    monkeypatch.setattr(drivers, "_factories", {})
+    monkeypatch.setattr(drivers, "_instances", {})
     drivers.register_driver("broken", broken)
     monkeypatch.setitem(drivers._BUILTIN, "ghost", ("matrx_orm_core.drivers._no_such", "ghostpg"))
     monkeypatch.setenv(drivers.DRIVER_ENV_VAR, "nope,broken,ghost")
@@ -317,6 +320,77 @@ async def test_listen_wraps_sync_and_async_handlers_and_unlisten_removes() -> No
     await conn.unlisten("b", async_handler)  # unknown handler: ignored
     assert seen == [("a", "p1"), ("B", "p2")]
     assert raw.listeners == {}
+
+
+async def test_control_and_terminate_reach_the_raw_connection() -> None:
+    raw = _RawRecorder()
+    terminated: list[bool] = []
+    raw.terminate = lambda: terminated.append(True)  # type: ignore[attr-defined]
+    conn = AsyncpgConnection(raw)  # type: ignore[arg-type]
+    await conn.control('SAVEPOINT "sp_1"')
+    conn.terminate()
+    assert raw.calls == [("execute", 'SAVEPOINT "sp_1"', (), None)]
+    assert terminated == [True]
+
+
+class _ResetTarget(_RawRecorder):
+    """A raw connection as the pool's reset callable sees it."""
+
+    def get_reset_query(self) -> str:
+        return "RESET ALL;"
+
+
+async def test_reset_runs_unless_the_borrower_opted_out() -> None:
+    counts = asyncpg_driver._RESET_COUNTS
+    before = dict(counts)
+    full, skipped = _ResetTarget(), _ResetTarget()
+    asyncpg_driver._SKIP_RESET.add(skipped)
+    await asyncpg_driver._reset_connection(full)  # type: ignore[arg-type]
+    await asyncpg_driver._reset_connection(skipped)  # type: ignore[arg-type]
+    assert full.calls == [("execute", "RESET ALL;\nDISCARD TEMP;", (), None)]
+    assert skipped.calls == []
+    assert skipped not in asyncpg_driver._SKIP_RESET  # one release only
+    await asyncpg_driver._reset_connection(skipped)  # type: ignore[arg-type]
+    assert len(skipped.calls) == 1
+    assert counts["full"] - before["full"] == 2
+    assert counts["skipped"] - before["skipped"] == 1
+
+
+class _Proxy:
+    def __init__(self) -> None:
+        self._con = _ResetTarget()
+
+
+class _ProxyPool:
+    def __init__(self) -> None:
+        self.released: list[Any] = []
+
+    async def acquire(self, *, timeout: float | None = None) -> Any:
+        return _Proxy()
+
+    async def release(self, proxy: Any) -> None:
+        self.released.append(proxy)
+
+
+@pytest.mark.parametrize("reset", [True, False])
+async def test_acquire_marks_connections_that_skip_the_reset(reset: bool) -> None:
+    raw_pool = _ProxyPool()
+    pool = AsyncpgPool(raw_pool)  # type: ignore[arg-type]
+    async with pool.acquire(timeout=1.0, reset=reset) as conn:
+        assert isinstance(conn, AsyncpgConnection)
+        proxy: Any = conn.raw
+        assert (proxy._con in asyncpg_driver._SKIP_RESET) is (not reset)
+    assert raw_pool.released == [proxy]
+    asyncpg_driver._SKIP_RESET.discard(proxy._con)
+
+
+async def test_stream_unwraps_a_transaction_connection() -> None:
+    from matrx_orm_core._execution import SerialConnection
+
+    wrapped = SerialConnection(object(), "db")  # type: ignore[arg-type]
+    with pytest.raises(StateError, match="got object"):
+        async for _row in AsyncpgDriver().stream(wrapped, "SELECT 1"):
+            pass
 
 
 class _SlowPool:

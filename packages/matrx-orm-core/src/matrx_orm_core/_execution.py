@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from typing import Any
 
 from .config import get_config
 from .connections import AsyncDatabaseManager
-from .drivers.base import Connection, Row
-from .exceptions import ORMException
+from .drivers.base import Connection, NotificationHandler, Row
+from .exceptions import ORMException, TransactionError
 
 __all__ = [
     "ACQUIRE_TIMEOUT",
+    "SESSION_SAFE_OPERATIONS",
+    "SerialConnection",
     "current_connection",
     "execute",
     "execute_many",
@@ -29,6 +33,143 @@ current_connection: ContextVar[dict[str, Connection] | None] = ContextVar(
     "matrx_orm_current_connection", default=None
 )
 """Connections statements must use, by database name (set by an open transaction)."""
+
+SESSION_SAFE_OPERATIONS: frozenset[str] = frozenset(
+    {
+        # Operations whose SQL the ORM compiles itself: a single statement outside a
+        # transaction leaves no session state, so its connection is released without the
+        # reset query (API.md §10.31). Raw SQL, MigrationDB and unknown operations are absent
+        # and always get the full reset.
+        "get",
+        "get_or_none",
+        "filter",
+        "all",
+        "first",
+        "last",
+        "count",
+        "exists",
+        "values",
+        "values_list",
+        "aggregate",
+        "create",
+        "save",
+        "update",
+        "delete",
+        "bulk_create",
+        "bulk_update",
+        "bulk_delete",
+        "upsert",
+        "bulk_upsert",
+        "update_where",
+        "delete_where",
+        "get_or_create",
+        "update_or_create",
+        "refresh_from_db",
+        "in_bulk",
+        "get_many",
+    }
+)
+"""Operation names whose pooled connection is released without the session reset."""
+
+
+class SerialConnection:
+    """A transaction's connection that runs one operation at a time (API.md §10.29).
+
+    ``asyncio.gather`` of two queries inside one transaction would otherwise make the driver
+    fail with "another operation is in progress"; here the second waits for the first. After
+    the transaction ends, every use raises :class:`TransactionError` (a task that inherited
+    the transaction outlived it). Connections outside transactions never pass through here.
+    """
+
+    __slots__ = ("_lock", "database", "ended", "wrapped")
+
+    def __init__(self, wrapped: Connection, database: str) -> None:
+        self.wrapped = wrapped
+        self.database = database
+        self.ended = False
+        self._lock = asyncio.Lock()
+
+    def _check(self) -> None:
+        if self.ended:
+            raise TransactionError(
+                message=(
+                    f"The transaction on database {self.database!r} has already ended; this "
+                    "task inherited it but outlived the 'async with transaction()' block. Await "
+                    "tasks started inside a transaction before the block exits."
+                ),
+                operation="statement",
+            )
+
+    async def execute(
+        self, sql: str, params: Sequence[Any] = (), *, timeout: float | None = None
+    ) -> str:
+        """Run a statement after any operation already running on this connection."""
+        self._check()
+        async with self._lock:
+            return await self.wrapped.execute(sql, params, timeout=timeout)
+
+    async def fetch(
+        self, sql: str, params: Sequence[Any] = (), *, timeout: float | None = None
+    ) -> list[Row]:
+        """Run a query (serialised) and return every row."""
+        self._check()
+        async with self._lock:
+            return await self.wrapped.fetch(sql, params, timeout=timeout)
+
+    async def fetch_one(
+        self, sql: str, params: Sequence[Any] = (), *, timeout: float | None = None
+    ) -> Row | None:
+        """Run a query (serialised) and return its first row, or ``None``."""
+        self._check()
+        async with self._lock:
+            return await self.wrapped.fetch_one(sql, params, timeout=timeout)
+
+    async def fetch_val(
+        self, sql: str, params: Sequence[Any] = (), *, timeout: float | None = None
+    ) -> Any:
+        """Run a query (serialised) and return its first value, or ``None``."""
+        self._check()
+        async with self._lock:
+            return await self.wrapped.fetch_val(sql, params, timeout=timeout)
+
+    async def execute_many(
+        self, sql: str, params_seq: Iterable[Sequence[Any]], *, timeout: float | None = None
+    ) -> None:
+        """Run one statement per parameter tuple (serialised)."""
+        self._check()
+        async with self._lock:
+            await self.wrapped.execute_many(sql, params_seq, timeout=timeout)
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        """The driver's own transaction block (prefer ``matrx_orm_core.transaction``)."""
+        self._check()
+        return self.wrapped.transaction()
+
+    async def listen(self, channel: str, handler: NotificationHandler) -> None:
+        """Subscribe ``handler`` to ``channel`` (serialised)."""
+        self._check()
+        async with self._lock:
+            await self.wrapped.listen(channel, handler)
+
+    async def unlisten(self, channel: str, handler: NotificationHandler) -> None:
+        """Remove a handler added by :meth:`listen` (serialised)."""
+        async with self._lock:
+            await self.wrapped.unlisten(channel, handler)
+
+    def is_in_transaction(self) -> bool:
+        """True while the server session has a transaction open."""
+        return self.wrapped.is_in_transaction()
+
+    async def control(self, sql: str, *, timeout: float | None = None) -> None:
+        """Run a transaction-control statement after any running operation."""
+        async with self._lock:
+            await self.wrapped.control(sql, timeout=timeout)
+
+    def terminate(self) -> None:
+        """Close the session at once."""
+        self.ended = True
+        self.wrapped.terminate()
+
 
 _ModelRef = type | str | None
 
@@ -125,7 +266,9 @@ async def execute(
         pool = AsyncDatabaseManager.cached_pool(database) or await AsyncDatabaseManager.get_pool(
             database
         )
-        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+        async with pool.acquire(
+            timeout=ACQUIRE_TIMEOUT, reset=operation not in SESSION_SAFE_OPERATIONS
+        ) as conn:
             return await conn.execute(sql, params, timeout=timeout)
     except Exception as err:
         _raise(err, database, sql, params, model, operation, filters, timeout)
@@ -157,7 +300,9 @@ async def fetch(
         pool = AsyncDatabaseManager.cached_pool(database) or await AsyncDatabaseManager.get_pool(
             database
         )
-        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+        async with pool.acquire(
+            timeout=ACQUIRE_TIMEOUT, reset=operation not in SESSION_SAFE_OPERATIONS
+        ) as conn:
             return await conn.fetch(sql, params, timeout=timeout)
     except Exception as err:
         _raise(err, database, sql, params, model, operation, filters, timeout)
@@ -189,7 +334,9 @@ async def fetch_one(
         pool = AsyncDatabaseManager.cached_pool(database) or await AsyncDatabaseManager.get_pool(
             database
         )
-        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+        async with pool.acquire(
+            timeout=ACQUIRE_TIMEOUT, reset=operation not in SESSION_SAFE_OPERATIONS
+        ) as conn:
             return await conn.fetch_one(sql, params, timeout=timeout)
     except Exception as err:
         _raise(err, database, sql, params, model, operation, filters, timeout)
@@ -221,7 +368,9 @@ async def fetch_val(
         pool = AsyncDatabaseManager.cached_pool(database) or await AsyncDatabaseManager.get_pool(
             database
         )
-        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+        async with pool.acquire(
+            timeout=ACQUIRE_TIMEOUT, reset=operation not in SESSION_SAFE_OPERATIONS
+        ) as conn:
             return await conn.fetch_val(sql, params, timeout=timeout)
     except Exception as err:
         _raise(err, database, sql, params, model, operation, filters, timeout)
@@ -253,7 +402,9 @@ async def execute_many(
         pool = AsyncDatabaseManager.cached_pool(database) or await AsyncDatabaseManager.get_pool(
             database
         )
-        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+        async with pool.acquire(
+            timeout=ACQUIRE_TIMEOUT, reset=operation not in SESSION_SAFE_OPERATIONS
+        ) as conn:
             await conn.execute_many(sql, params_seq, timeout=timeout)
     except Exception as err:
         _raise(err, database, sql, params_seq, model, operation, filters, timeout)

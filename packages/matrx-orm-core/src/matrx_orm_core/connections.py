@@ -175,7 +175,11 @@ class AsyncDatabaseManager:
     async def get_connection(cls, name: str, timeout: float = 10.0) -> AsyncIterator[Connection]:
         """Borrow a connection from ``name``'s pool for the duration of the block.
 
-        Driver errors leaving the block are translated into the ORM hierarchy.
+        Driver errors leaving the block are translated into the ORM hierarchy. The connection
+        always gets the full session reset when it goes back (API.md §10.31): settings, LISTEN,
+        advisory locks, cursors, temporary tables and an open transaction never reach the next
+        borrower. Inside a ``transaction()`` this still borrows a *separate* connection; use
+        :func:`matrx_orm_core.transaction.get_active_connection` for the transaction's own.
 
         Yields:
             The connection (returned to the pool, reset, when the block exits).

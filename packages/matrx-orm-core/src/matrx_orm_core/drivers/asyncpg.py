@@ -8,6 +8,7 @@ import json
 import logging
 import ssl as ssl_module
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
@@ -79,7 +80,24 @@ async def init_connection(connection: _RawConnection) -> None:
         )
 
 
+_SKIP_RESET: weakref.WeakSet[Any] = weakref.WeakSet()
+"""Raw connections borrowed with ``reset=False``: their next release sends no reset query."""
+
+_RESET_COUNTS = {"full": 0, "skipped": 0}
+"""Releases that sent the reset query and releases that skipped it (read by tests)."""
+
+
 async def _reset_connection(connection: _RawConnection) -> None:
+    """The pool's ``reset=``: the full session reset, unless the borrower opted out.
+
+    asyncpg has already rolled back an open transaction and dropped listener callbacks
+    (``Connection._reset``) before calling this, whatever the borrower asked for.
+    """
+    if connection in _SKIP_RESET:
+        _SKIP_RESET.discard(connection)
+        _RESET_COUNTS["skipped"] += 1
+        return
+    _RESET_COUNTS["full"] += 1
     await connection.execute(f"{connection.get_reset_query()}\n{_EXTRA_RESET_SQL}")
 
 
@@ -187,23 +205,37 @@ class AsyncpgConnection:
         """True while a transaction block is open on this connection."""
         return self.raw.is_in_transaction()
 
+    async def control(self, sql: str, *, timeout: float | None = None) -> None:
+        """Run one transaction-control statement (simple query protocol, nothing prepared)."""
+        await self.raw.execute(sql, timeout=timeout)
+
+    def terminate(self) -> None:
+        """Close the session at once; the pool opens a replacement when needed."""
+        self.raw.terminate()
+
 
 class _Acquire:
     """``async with pool.acquire()``: borrow a proxy, wrap it, give it back."""
 
-    __slots__ = ("_pool", "_proxy", "_timeout")
+    __slots__ = ("_pool", "_proxy", "_reset", "_timeout")
 
-    def __init__(self, pool: asyncpg.Pool[asyncpg.Record], timeout: float | None) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool[asyncpg.Record], timeout: float | None, reset: bool
+    ) -> None:
         self._pool = pool
         self._timeout = timeout
+        self._reset = reset
         self._proxy: _Proxy | None = None
 
     async def __aenter__(self) -> Connection:
         try:
-            self._proxy = await self._pool.acquire(timeout=self._timeout)
+            self._proxy = proxy = await self._pool.acquire(timeout=self._timeout)
         except asyncio.TimeoutError as err:
             raise timeout_error(self._timeout, what="Acquire", original_error=err) from err
-        return AsyncpgConnection(self._proxy)
+        if not self._reset:
+            # The pool's reset callable receives the raw connection behind the proxy.
+            _SKIP_RESET.add(proxy._con)  # type: ignore[attr-defined]
+        return AsyncpgConnection(proxy)
 
     async def __aexit__(
         self,
@@ -236,13 +268,18 @@ class AsyncpgPool:
     def __init__(self, raw: asyncpg.Pool[asyncpg.Record]) -> None:
         self.raw = raw
 
-    def acquire(self, *, timeout: float | None = None) -> AbstractAsyncContextManager[Connection]:
-        """Borrow a connection; it is reset and returned to the pool when the block exits.
+    def acquire(
+        self, *, timeout: float | None = None, reset: bool = True
+    ) -> AbstractAsyncContextManager[Connection]:
+        """Borrow a connection; it is returned to the pool when the block exits.
+
+        ``reset=False`` skips the reset query on release (API.md §10.31: only for borrowers
+        that leave no session state); an open transaction is still rolled back by asyncpg.
 
         Raises:
             DatabaseError: no connection became free within ``timeout`` seconds.
         """
-        return _Acquire(self.raw, timeout)
+        return _Acquire(self.raw, timeout, reset)
 
     async def close(self) -> None:
         """Close every connection gracefully (waits for borrowed ones to come back)."""
@@ -365,6 +402,8 @@ class AsyncpgDriver:
         Raises:
             StateError: ``connection`` was not made by this driver.
         """
+        # A transaction's serialising wrapper exposes the driver connection as ``wrapped``.
+        connection = getattr(connection, "wrapped", connection)
         if not isinstance(connection, AsyncpgConnection):
             raise state_error(
                 f"stream() needs a connection from the asyncpg driver, got "

@@ -93,12 +93,32 @@ class Connection(Protocol):
         """True while a transaction block is open on this connection."""
         ...
 
+    async def control(self, sql: str, *, timeout: float | None = None) -> None:
+        """Run one transaction-control statement (``BEGIN``, ``COMMIT``, ``SAVEPOINT "sp_1"``...).
+
+        Kept apart from :meth:`execute` so test drivers can log it without consuming a result
+        queued for the next ordinary statement.
+        """
+        ...
+
+    def terminate(self) -> None:
+        """Close the session at once; the pool replaces it (used when its state is unknown)."""
+        ...
+
 
 class Pool(Protocol):
     """A pool of connections to one database, bound to one event loop."""
 
-    def acquire(self, *, timeout: float | None = None) -> AbstractAsyncContextManager[Connection]:
-        """Borrow a connection; it goes back to the pool (reset) when the block exits."""
+    def acquire(
+        self, *, timeout: float | None = None, reset: bool = True
+    ) -> AbstractAsyncContextManager[Connection]:
+        """Borrow a connection; it goes back to the pool when the block exits.
+
+        With ``reset=True`` (the default) the session is reset on release: open transaction
+        rolled back, settings, LISTEN, advisory locks, cursors and temporary tables cleared.
+        ``reset=False`` skips that round trip and is only for borrowers that provably leave no
+        session state (the ORM's own single statements outside a transaction, API.md §10.31).
+        """
         ...
 
     async def close(self) -> None:

@@ -157,8 +157,9 @@ class Recorder:
     (``"SELECT 0"``, ``"INSERT 0 0"``, ``"UPDATE 0"``).
 
     Transaction control is recorded as statements too (``BEGIN``, ``COMMIT``, ``ROLLBACK``,
-    ``SAVEPOINT matrx_sp_<n>``, ``RELEASE SAVEPOINT matrx_sp_<n>``,
-    ``ROLLBACK TO SAVEPOINT matrx_sp_<n>``) but consumes no queued result.
+    ``SAVEPOINT "sp_<12 hex>"``, ``RELEASE SAVEPOINT ...``, ``ROLLBACK TO SAVEPOINT ...``; from
+    ``connection.transaction()``: ``SAVEPOINT matrx_sp_<n>``) but consumes no queued result;
+    :meth:`add_control_error` makes the next control statement fail instead.
 
     Attributes:
         database: The project name the recorder is registered under (``"recorded"`` in the
@@ -174,6 +175,7 @@ class Recorder:
         self._queue: deque[Result | Responder] = deque()
         self._responder: Responder | None = None
         self._listeners: dict[str, list[NotificationHandler]] = {}
+        self._control_errors: deque[BaseException] = deque()
 
     @property
     def sql(self) -> list[str]:
@@ -240,6 +242,13 @@ class Recorder:
             )
         )
 
+    def add_control_error(self, error: BaseException) -> None:
+        """Make the next transaction-control statement (``BEGIN``, ``COMMIT``...) raise ``error``.
+
+        The statement is recorded first; ordinary statements and their queue are unaffected.
+        """
+        self._control_errors.append(error)
+
     def set_responder(self, responder: Responder | None) -> None:
         """Answer every statement with ``responder`` while the queue is empty (``None``: stop)."""
         self._responder = responder
@@ -249,6 +258,7 @@ class Recorder:
         self.statements.clear()
         self.pool_configs.clear()
         self._queue.clear()
+        self._control_errors.clear()
 
     async def notify(self, channel: str, payload: str = "") -> int:
         """Deliver a NOTIFY to the handlers listening on ``channel``.
@@ -267,6 +277,11 @@ class Recorder:
 
     def _record_control(self, sql: str) -> None:
         self.statements.append(Statement(sql, ()))
+
+    def _run_control(self, sql: str) -> None:
+        self._record_control(sql)
+        if self._control_errors:
+            raise self._control_errors.popleft()
 
     def _answer(self, sql: str, params: Sequence[Any]) -> tuple[list[RecordedRow], str]:
         """Record one statement and return its rows and command tag (or raise a queued error)."""
@@ -304,6 +319,8 @@ class RecordingConnection:
         self._driver = driver
         self._depth = 0
         self._savepoints = 0
+        self._open = False
+        self.closed = False
 
     @property
     def recorder(self) -> Recorder:
@@ -375,7 +392,18 @@ class RecordingConnection:
         self.recorder._unlisten(channel, handler)
 
     def is_in_transaction(self) -> bool:
-        return self._depth > 0
+        return self._depth > 0 or self._open
+
+    async def control(self, sql: str, *, timeout: float | None = None) -> None:
+        self.recorder._run_control(sql)
+        if sql == "BEGIN":
+            self._open = True
+        elif sql in ("COMMIT", "ROLLBACK"):
+            self._open = False
+
+    def terminate(self) -> None:
+        self.closed = True
+        self._open = False
 
 
 class RecordingPool:
@@ -387,12 +415,18 @@ class RecordingPool:
         self._idle: list[RecordingConnection] = []
         self._size = 0
         self.closed = False
+        self.full_resets = 0
+        """Releases that reset the session (``acquire(reset=True)``, the default)."""
+        self.skipped_resets = 0
+        """Releases that skipped the reset (``acquire(reset=False)``)."""
 
-    def acquire(self, *, timeout: float | None = None) -> AbstractAsyncContextManager[Connection]:
-        return self._acquire()
+    def acquire(
+        self, *, timeout: float | None = None, reset: bool = True
+    ) -> AbstractAsyncContextManager[Connection]:
+        return self._acquire(reset)
 
     @asynccontextmanager
-    async def _acquire(self) -> AsyncIterator[Connection]:
+    async def _acquire(self, reset: bool) -> AsyncIterator[Connection]:
         if self.closed:
             raise ConnectionError(
                 db_url=f"recording://{self.config.name}",
@@ -409,7 +443,15 @@ class RecordingPool:
             yield connection
         finally:
             connection._depth = 0
-            self._idle.append(connection)
+            connection._open = False
+            if reset:
+                self.full_resets += 1
+            else:
+                self.skipped_resets += 1
+            if connection.closed:
+                self._size -= 1
+            else:
+                self._idle.append(connection)
 
     async def close(self) -> None:
         self.terminate()
