@@ -75,8 +75,6 @@ LATER: dict[str, str] = {
     "matrx_orm.core.expressions": "#5",
     "matrx_orm.core.extended": "#6",
     "matrx_orm.core.paginator": "#5",
-    "matrx_orm.core.signals": "#3",
-    "matrx_orm.core.transaction": "#3",
     "matrx_orm.migrations.cli": "#8",
     "matrx_orm.migrations.ddl": "#8",
     "matrx_orm.migrations.diff": "#8",
@@ -87,7 +85,6 @@ LATER: dict[str, str] = {
     "matrx_orm.migrations.table_filter": "#8",
     "matrx_orm.schema_builder": "#8",
     "matrx_orm.schema_builder.generator": "#8",
-    "matrx_orm.sql_executor": "#3",
     "matrx_orm_schema_builder": "#8",
     "matrx_orm_cli": "#8",
 }
@@ -176,6 +173,8 @@ def test_umbrella_names_are_the_parts_objects() -> None:
 COMPAT_HOMES = {
     "matrx_orm.core.config": "matrx_orm_core.config",
     "matrx_orm.exceptions": "matrx_orm_core.exceptions",
+    "matrx_orm.core.transaction": "matrx_orm_core.transaction",
+    "matrx_orm.sql_executor": "matrx_orm_core.sql_executor",
 }
 
 

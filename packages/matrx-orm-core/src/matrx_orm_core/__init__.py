@@ -82,6 +82,16 @@ from .models import (
 )
 from .query import QueryBuilder, QuerySet
 from .registry import ModelRegistry, model_registry
+from .signals import (
+    Signal,
+    post_create,
+    post_delete,
+    post_save,
+    pre_create,
+    pre_delete,
+    pre_save,
+)
+from .transaction import transaction
 
 __version__ = importlib.metadata.version("matrx-orm-core")
 
@@ -157,4 +167,12 @@ __all__ = [
     # queries
     "QueryBuilder",
     "QuerySet",
+    "Signal",
+    "post_create",
+    "post_delete",
+    "post_save",
+    "pre_create",
+    "pre_delete",
+    "pre_save",
+    "transaction",
 ]

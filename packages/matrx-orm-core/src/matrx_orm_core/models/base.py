@@ -30,6 +30,7 @@ from matrx_orm_core.exceptions import (
 )
 from matrx_orm_core.query.builder import QueryBuilder
 
+from . import _bulk
 from . import _persistence as _p
 from ._serialize import RuntimeContainer, serialize
 from .meta import ModelMeta
@@ -188,24 +189,236 @@ class Model(metaclass=ModelMeta):
         return await cls.filter(**filters).all()
 
     @classmethod
+    async def raw(cls, sql: str, *params: Any) -> list[Self]:
+        """Run ``sql`` on the model's database and build an instance from each row.
+
+        ``params`` are bound to ``$1``, ``$2``, ... (never formatted into the text). Columns
+        that are not fields go to ``_extra_data``; fields with no column are ``None`` and
+        deferred, so ``save()`` leaves them alone. A statement that is not a read clears the
+        cache of every model of the database.
+
+        Returns:
+            The instances, in row order.
+
+        Raises:
+            ValidationError: ``sql`` is not a non-empty str, or a column cannot be loaded into
+                the field of the same name.
+            DatabaseError: (or a subclass) the statement failed.
+        """
+        from matrx_orm_core.sql_executor.raw import raw_models
+
+        return await raw_models(cls, sql, params)
+
+    @classmethod
+    async def raw_sql(cls, sql: str, *params: Any) -> list[dict[str, Any]]:
+        """Run ``sql`` on the model's database and return each row as a dict (no hydration).
+
+        ``params`` are bound to ``$1``, ``$2``, ...; a statement that is not a read clears
+        the cache of every model of the database.
+
+        Returns:
+            One dict per row.
+
+        Raises:
+            ValidationError: ``sql`` is not a non-empty str.
+            DatabaseError: (or a subclass) the statement failed.
+        """
+        from matrx_orm_core.sql_executor.raw import raw_dicts
+
+        return await raw_dicts(cls, sql, params)
+
+    @classmethod
     def filter(cls, **filters: Any) -> QueryBuilder[Self]:
-        """A lazy query with exact-match ``filters`` (validated now, run when awaited)."""
+        """A lazy query with ``filters`` (``field=value`` or ``field__op=value``; validated
+        now, run when awaited).
+
+        Returns:
+            A new QueryBuilder.
+
+        Raises:
+            FieldError: Unknown field or lookup (nothing sent).
+            ValidationError: A value does not suit its lookup or field.
+        """
         return QueryBuilder(cls).filter(**filters)
 
     @classmethod
+    def exclude(cls, **filters: Any) -> QueryBuilder[Self]:
+        """A lazy query without the rows matching all of ``filters``: ``NOT (a AND b)``.
+
+        Returns:
+            A new QueryBuilder.
+
+        Raises:
+            FieldError: Unknown field or lookup (nothing sent).
+            ValidationError: A value does not suit its lookup or field.
+        """
+        return QueryBuilder(cls).exclude(**filters)
+
+    @classmethod
     async def all(cls) -> list[Self]:
-        """Every row of the table."""
+        """Every row of the table.
+
+        Returns:
+            The instances.
+        """
         return await QueryBuilder(cls).all()
 
     @classmethod
     async def count(cls, **filters: Any) -> int:
-        """``SELECT count(*)`` over the rows matching ``filters``."""
+        """``SELECT count(*)`` over the rows matching ``filters`` (lookups allowed).
+
+        Returns:
+            The row count.
+        """
         return await QueryBuilder(cls).filter(**filters).count()
 
     @classmethod
     async def exists(cls, **filters: Any) -> bool:
-        """``SELECT EXISTS(...)`` for ``filters``."""
+        """``SELECT EXISTS(...)`` for ``filters`` (lookups allowed).
+
+        Returns:
+            Whether any row matches.
+        """
         return await QueryBuilder(cls).filter(**filters).exists()
+
+    # -- set-based writes (models/_bulk.py; no signals fire) --------------------------------
+
+    @classmethod
+    async def bulk_create(cls, objects_data: list[dict[str, Any]]) -> list[Self]:
+        """INSERT many rows atomically (``unnest`` arrays, any number of rows).
+
+        Keys may differ between rows (their union is used); a missing key gets the field's
+        default, or the server default. ``None`` values are left to server defaults, as in
+        ``create()``.
+
+        Returns:
+            The persisted instances, in input order (``[]`` for ``[]``).
+
+        Raises:
+            FieldError: A key is not a field (nothing sent).
+            ValidationError: A value is not acceptable (nothing sent).
+            IntegrityError: A constraint failed; no row was inserted.
+        """
+        return await _bulk.bulk_create(cls, objects_data)
+
+    @classmethod
+    async def bulk_update(cls, objects: list[Self], fields: list[str]) -> int:
+        """UPDATE ``fields`` of every (persisted) instance in one statement.
+
+        Returns:
+            The number of rows updated.
+
+        Raises:
+            FieldError: A name in ``fields`` is not a field (nothing sent).
+            ValidationError: ``fields`` is empty or names the primary key, an object is not a
+                saved instance of this model, two objects share a key, or a value is not
+                acceptable (nothing sent).
+        """
+        return await _bulk.bulk_update(cls, objects, fields)
+
+    @classmethod
+    async def bulk_delete(cls, objects: list[Self]) -> int:
+        """DELETE the rows of the given instances by primary key.
+
+        Returns:
+            The number of rows deleted.
+
+        Raises:
+            ValidationError: An object is not a saved instance with a primary key (nothing
+                sent).
+        """
+        return await _bulk.bulk_delete(cls, objects)
+
+    @classmethod
+    async def upsert(
+        cls,
+        data: dict[str, Any],
+        conflict_fields: list[str],
+        update_fields: list[str] | None = None,
+    ) -> Self:
+        """INSERT ``data``, or UPDATE the existing row that conflicts on ``conflict_fields``.
+
+        The default ``update_fields`` are the supplied columns except the conflict fields and
+        the primary key, so field defaults never overwrite an existing row.
+
+        Returns:
+            The inserted or updated instance.
+
+        Raises:
+            FieldError: A key, conflict field or update field is not a field (nothing sent).
+            ValidationError: ``data`` or ``conflict_fields`` is empty, nothing is left to
+                update, or a value is not acceptable (nothing sent).
+        """
+        return await _bulk.upsert(cls, data, conflict_fields, update_fields)
+
+    @classmethod
+    async def bulk_upsert(
+        cls,
+        objects_data: list[dict[str, Any]],
+        conflict_fields: list[str],
+        update_fields: list[str] | None = None,
+    ) -> list[Self]:
+        """``upsert`` for many rows, atomically.
+
+        Returns:
+            The inserted or updated instances, in input order (``[]`` for ``[]``).
+
+        Raises:
+            FieldError: As ``upsert``.
+            ValidationError: As ``upsert``, and when two rows share a conflict key.
+        """
+        return await _bulk.bulk_upsert(cls, objects_data, conflict_fields, update_fields)
+
+    @classmethod
+    async def update_where(cls, filters: dict[str, Any], **updates: Any) -> dict[str, Any]:
+        """UPDATE every row matching ``filters`` with ``updates``, without fetching first.
+
+        Returns:
+            ``{"rows_affected": int, "updated_rows": [dict, ...]}`` (the rows after the
+            update, as plain dicts).
+
+        Raises:
+            FieldError: A filter or update name is not a field (nothing sent).
+            ValidationError: No updates, or a value is not acceptable (nothing sent).
+        """
+        return await _bulk.update_where(cls, filters, updates)
+
+    @classmethod
+    async def delete_where(cls, **filters: Any) -> int:
+        """DELETE every row matching ``filters``.
+
+        Returns:
+            The number of rows deleted.
+
+        Raises:
+            FieldError: A filter name is not a field (nothing sent).
+        """
+        return await _bulk.delete_where(cls, filters)
+
+    @classmethod
+    def bulk_create_sync(cls, objects_data: list[dict[str, Any]]) -> list[Self]:
+        """Blocking ``bulk_create``."""
+        return run_sync(lambda: cls.bulk_create(objects_data), name="bulk_create")
+
+    @classmethod
+    def upsert_sync(
+        cls,
+        data: dict[str, Any],
+        conflict_fields: list[str],
+        update_fields: list[str] | None = None,
+    ) -> Self:
+        """Blocking ``upsert``."""
+        return run_sync(lambda: cls.upsert(data, conflict_fields, update_fields), name="upsert")
+
+    @classmethod
+    def update_where_sync(cls, filters: dict[str, Any], **updates: Any) -> dict[str, Any]:
+        """Blocking ``update_where``."""
+        return run_sync(lambda: cls.update_where(filters, **updates), name="update_where")
+
+    @classmethod
+    def delete_where_sync(cls, **filters: Any) -> int:
+        """Blocking ``delete_where``."""
+        return run_sync(lambda: cls.delete_where(**filters), name="delete_where")
 
     # -- instance operations ----------------------------------------------------------------
 

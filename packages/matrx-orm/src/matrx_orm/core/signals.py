@@ -1,8 +1,23 @@
-"""Model signals (`Signal`, `pre_save`, `post_save`, ...).
-
-Its content arrives with issue #3; until then this module exports nothing.
-"""
+"""Model lifecycle signals (re-exported from matrx_orm_core.signals)."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from matrx_orm_core.signals import (
+    Signal,
+    post_create,
+    post_delete,
+    post_save,
+    pre_create,
+    pre_delete,
+    pre_save,
+)
+
+__all__ = [
+    "Signal",
+    "post_create",
+    "post_delete",
+    "post_save",
+    "pre_create",
+    "pre_delete",
+    "pre_save",
+]

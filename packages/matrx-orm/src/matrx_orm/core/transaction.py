@@ -1,8 +1,17 @@
-"""The `transaction()` context manager.
-
-Its content arrives with issue #3; until then this module exports nothing.
-"""
+"""The transaction() context manager (re-exported from matrx_orm_core.transaction)."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from matrx_orm_core.transaction import (
+    TransactionContext,
+    get_active_connection,
+    in_transaction,
+    transaction,
+)
+
+__all__ = [
+    "TransactionContext",
+    "get_active_connection",
+    "in_transaction",
+    "transaction",
+]
