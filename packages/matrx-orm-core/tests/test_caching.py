@@ -73,8 +73,8 @@ async def test_get_inside_a_transaction_bypasses_the_cache_and_stores_nothing(
     assert spy.lookups == []
     assert spy.stored == []
     assert spy.notices == [[2]]  # write notices still reach the hook, which holds them
-    assert [sql for sql, _ in recording_db.statements][0] == "BEGIN"
-    assert [sql for sql, _ in recording_db.statements][-1] == "COMMIT"
+    sqls = [sql for sql, _ in recording_db.statements]
+    assert (sqls[0], sqls[-1]) == ("BEGIN", "COMMIT")
 
 
 async def test_select_for_update_outside_a_transaction_raises_before_sql(
