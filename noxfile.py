@@ -297,6 +297,24 @@ def wheels(session: nox.Session) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """Run the benchmark suite (bench/) and write docs/performance.md.
+
+    All seven packages editable (core with `[embedded]`) plus the `bench` group's peer libraries,
+    in one pip call. The server is the one named by MATRX_TEST_DB_* when set, otherwise an
+    embedded one; the suite creates a scratch database and drops it at the end. Arguments after
+    `--` replace the default `--output docs/performance.md` (e.g. `-- --scale 0.25`).
+    """
+    session.install(
+        *_editable(core_extras="[embedded]"), *nox.project.dependency_groups(PYPROJECT, "bench")
+    )
+    configured = sorted(key for key in os.environ if key.startswith("MATRX_TEST_DB_"))
+    session.log(f"benchmark server from: {', '.join(configured) or 'an embedded server'}")
+    args = session.posargs or ["--output", "docs/performance.md"]
+    session.run("python", "-m", "bench", *args)
+
+
+@nox.session
 def docs(session: nox.Session) -> None:
     """Build the documentation site; any warning (broken link, missing page) fails."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "docs"))
