@@ -1,5 +1,5 @@
 """Tests for Model.raw / Model.raw_sql: exact SQL and parameters, hydration of arbitrary rows,
-statement classification, and the cache clear a non-SELECT raw statement triggers (§10.30)."""
+and the cache clear a non-SELECT raw statement triggers (§10.30)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from matrx_orm_core import hooks
 from matrx_orm_core.exceptions import IntegrityError, QueryError, ValidationError
 from matrx_orm_core.fields import CharField, EnumField, IntegerField, UUIDField
 from matrx_orm_core.models import Model
-from matrx_orm_core.sql_executor._scan import is_read_only
 from matrx_orm_core.sql_executor.raw import hydrate_raw
 from matrx_orm_core.testing import Recorder
 
@@ -207,58 +206,7 @@ def test_hydrate_raw_bad_value_names_the_field(row: dict[str, Any]) -> None:
     assert info.value.method_name == "raw"
 
 
-# --- classification and the cache hook --------------------------------------------------------
-
-READS = [
-    "SELECT 1",
-    "  select * from t",
-    "-- comment\nSELECT 1",
-    "/* a /* nested */ b */ SELECT 1",
-    "(SELECT 1) UNION (SELECT 2)",
-    "WITH x AS (SELECT 1) SELECT * FROM x",
-    "VALUES (1), (2)",
-    "SHOW search_path",
-    "TABLE users",
-    "SELECT 'DELETE FROM t' AS s",
-    'SELECT "update" FROM t',
-    "SELECT $$ INSERT INTO t $$",
-    "SELECT 1 -- DROP TABLE t",
-    "SELECT 1; SELECT 2",
-    "SELECT * FROM t FOR SHARE",
-    "SELECT * FROM t FOR UPDATE SKIP LOCKED",
-    "SELECT * FROM t FOR NO KEY UPDATE OF t NOWAIT",
-    "WITH x AS (SELECT * FROM t FOR UPDATE) SELECT * FROM x",
-]
-WRITES = [
-    "INSERT INTO t VALUES (1)",
-    "update t set a = 1",
-    "DELETE FROM t",
-    "/* SELECT */ DELETE FROM t",
-    "-- SELECT\nTRUNCATE t",
-    "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
-    "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x",
-    "SELECT * INTO t2 FROM t",
-    "SELECT 1; DELETE FROM t",
-    "CREATE TABLE t (a int)",
-    "MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE",
-    "COPY t FROM STDIN",
-    "EXPLAIN ANALYZE DELETE FROM t",
-    "CALL proc()",
-    "DO $$ BEGIN END $$",
-    "SELECT 'unterminated",
-    "SELECT * FROM t WHERE a = 1; UPDATE t SET a = 2",
-    "WITH u AS (UPDATE t SET a = 1 RETURNING *) SELECT * FROM u FOR UPDATE",
-]
-
-
-@pytest.mark.parametrize("sql", READS)
-def test_reads_are_read_only(sql: str) -> None:
-    assert is_read_only(sql) is True
-
-
-@pytest.mark.parametrize("sql", WRITES)
-def test_writes_are_not_read_only(sql: str) -> None:
-    assert is_read_only(sql) is False
+# --- the cache hook ------------------------------------------------------------------------
 
 
 async def test_select_raw_does_not_clear_cache(recording_db: Recorder, cache: FakeCache) -> None:

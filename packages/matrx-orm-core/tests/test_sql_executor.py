@@ -1,6 +1,6 @@
-"""Tests for the named-query registry: ``:name`` rewriting, registration errors, parameter
-checks, the three executors (exact SQL, parameters and transaction control), cache clearing
-and the documentation helpers."""
+"""Tests for the named-query registry: registration errors, parameter checks, the three
+executors (exact SQL, parameters and transaction control), cache clearing and the documentation
+helpers. The ``:name`` scanner itself is tested in test_sqltext.py."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from matrx_orm_core.sql_executor import (
     list_available_queries,
     register_query,
 )
-from matrx_orm_core.sql_executor._scan import scan
 from matrx_orm_core.testing import Recorder
 from matrx_orm_core.transaction import transaction
 
@@ -86,47 +85,6 @@ def q(sql: str, *params: str, required: bool = True, **extra: Any) -> SQLQuery:
     }
     query.update(extra)
     return query  # type: ignore[return-value]
-
-
-# --- :name rewriting --------------------------------------------------------------------------
-
-REWRITES = [
-    ("SELECT :a", "SELECT $1", ("a",)),
-    ("SELECT :a, :b, :a", "SELECT $1, $2, $1", ("a", "b")),
-    ("SELECT :a::int", "SELECT $1::int", ("a",)),
-    ("SELECT x::text FROM t WHERE y = :y", "SELECT x::text FROM t WHERE y = $1", ("y",)),
-    ("SELECT '::a :b' || :c", "SELECT '::a :b' || $1", ("c",)),
-    ("SELECT 'it''s :no' , :yes", "SELECT 'it''s :no' , $1", ("yes",)),
-    ("SELECT E'\\' :no' , :yes", "SELECT E'\\' :no' , $1", ("yes",)),
-    ('SELECT ":no" FROM t WHERE a = :yes', 'SELECT ":no" FROM t WHERE a = $1', ("yes",)),
-    ("SELECT $$ :no $$, :yes", "SELECT $$ :no $$, $1", ("yes",)),
-    ("SELECT $fn$ :no $x$ $fn$, :yes", "SELECT $fn$ :no $x$ $fn$, $1", ("yes",)),
-    ("SELECT 1 -- :no\n, :yes", "SELECT 1 -- :no\n, $1", ("yes",)),
-    ("SELECT /* :no /* :no */ :no */ :yes", "SELECT /* :no /* :no */ :no */ $1", ("yes",)),
-    ("SELECT f(a := :v)", "SELECT f(a := $1)", ("v",)),
-    ("SELECT arr[1:2], :v", "SELECT arr[1:2], $1", ("v",)),
-    ("SELECT :_x1, :été", "SELECT $1, $2", ("_x1", "été")),
-    ("SELECT a$b, :v", "SELECT a$b, $1", ("v",)),
-    ("SELECT :v::timestamptz::date", "SELECT $1::timestamptz::date", ("v",)),
-]
-
-
-@pytest.mark.parametrize(("sql", "expected", "names"), REWRITES)
-def test_rewrite(sql: str, expected: str, names: tuple[str, ...]) -> None:
-    (statement,) = scan(sql)
-    assert statement.sql == expected
-    assert statement.names == names
-
-
-def test_scan_splits_statements_with_their_own_numbering() -> None:
-    statements = scan(
-        "INSERT INTO a VALUES (:x); ; -- only a comment\n; UPDATE b SET c = :y, d = :x;"
-    )
-    assert [(s.sql, s.names) for s in statements] == [
-        ("INSERT INTO a VALUES ($1)", ("x",)),
-        ("UPDATE b SET c = $1, d = $2", ("y", "x")),
-    ]
-    assert scan("SELECT ';' ; SELECT 2")[0].sql == "SELECT ';'"
 
 
 # --- registration -----------------------------------------------------------------------------

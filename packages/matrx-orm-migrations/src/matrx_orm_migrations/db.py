@@ -15,8 +15,7 @@ from matrx_orm_core.exceptions import (
     ORMException,
     ParameterError,
 )
-
-from ._sqlsplit import count_statements
+from matrx_orm_core.sqltext import count_statements
 
 __all__ = ["MigrationDB"]
 

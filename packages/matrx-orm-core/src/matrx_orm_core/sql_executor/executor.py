@@ -9,9 +9,9 @@ from matrx_orm_core import _execution, hooks
 from matrx_orm_core._loop import run_sync
 from matrx_orm_core.drivers.base import Row
 from matrx_orm_core.exceptions import ORMException
+from matrx_orm_core.sqltext import Statement
 from matrx_orm_core.transaction import transaction
 
-from ._scan import ScannedStatement
 from .registry import PreparedQuery, _error, get_registry
 
 __all__ = [
@@ -30,7 +30,7 @@ def _as_dicts(rows: Sequence[Row]) -> list[dict[str, Any]]:
     return [dict(row.items()) for row in rows]
 
 
-def _args(statement: ScannedStatement, values: Mapping[str, Any]) -> tuple[Any, ...]:
+def _args(statement: Statement, values: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(values[name] for name in statement.names)
 
 

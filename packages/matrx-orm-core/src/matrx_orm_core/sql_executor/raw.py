@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from matrx_orm_core import _execution, hooks
 from matrx_orm_core.drivers.base import Row
 from matrx_orm_core.exceptions import ORMException, ValidationError
-
-from ._scan import is_read_only
+from matrx_orm_core.sqltext import is_read_only
 
 if TYPE_CHECKING:
     from matrx_orm_core.models.base import Model

@@ -12,8 +12,7 @@ from typing import Any, Literal
 from typing_extensions import NotRequired, TypedDict
 
 from matrx_orm_core.exceptions import ValidationError
-
-from ._scan import ScanError, ScannedStatement, scan
+from matrx_orm_core.sqltext import ScanError, Statement, scan
 
 __all__ = [
     "EXECUTOR_TYPES",
@@ -69,7 +68,7 @@ class PreparedQuery:
 
     name: str
     definition: SQLQuery
-    statements: tuple[ScannedStatement, ...]
+    statements: tuple[Statement, ...]
     executor_type: str
     required: frozenset[str]
     defaults: Mapping[str, Any]

@@ -1,4 +1,6 @@
-"""Tests for matrx_orm_migrations._sqlsplit: where a PostgreSQL script's statements end."""
+"""Tests for matrx_orm_core.sqltext, the one PostgreSQL lexer: psql-compatible statement
+splitting, ``:name`` rewriting, strict and lenient handling of unterminated tokens, and read-only
+classification."""
 
 from __future__ import annotations
 
@@ -6,9 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matrx_orm_migrations._sqlsplit import count_statements, split_statements
+from matrx_orm_core.sqltext import (
+    ScanError,
+    Statement,
+    count_statements,
+    is_read_only,
+    scan,
+    split_statements,
+)
 
-pytestmark = pytest.mark.level1
+# --- splitting: where a statement ends (psql's rules) -----------------------------------------
 
 FUNCTION_SCRIPT = """\
 CREATE TABLE note (id serial PRIMARY KEY, body text NOT NULL DEFAULT 'a; b');
@@ -274,3 +283,185 @@ def test_joined_statements_split_back(statements: list[str]) -> None:
     script = ";\n".join(statements)
     assert split_statements(script) == statements
     assert split_statements(script + ";") == statements
+
+
+def test_scan_splits_like_split_statements() -> None:
+    """The strict scan finds the same statements as the psql splitter on well-formed text."""
+    for _, sql, expected in CORPUS:
+        try:
+            statements = scan(sql)
+        except ScanError:
+            continue
+        assert [statement.text for statement in statements] == expected, sql
+
+
+# --- :name rewriting ----------------------------------------------------------------------------
+
+REWRITES = [
+    ("SELECT :a", "SELECT $1", ("a",)),
+    ("SELECT :a, :b, :a", "SELECT $1, $2, $1", ("a", "b")),
+    ("SELECT :a::int", "SELECT $1::int", ("a",)),
+    ("SELECT x::text FROM t WHERE y = :y", "SELECT x::text FROM t WHERE y = $1", ("y",)),
+    ("SELECT '::a :b' || :c", "SELECT '::a :b' || $1", ("c",)),
+    ("SELECT 'it''s :no' , :yes", "SELECT 'it''s :no' , $1", ("yes",)),
+    ("SELECT E'\\' :no' , :yes", "SELECT E'\\' :no' , $1", ("yes",)),
+    ('SELECT ":no" FROM t WHERE a = :yes', 'SELECT ":no" FROM t WHERE a = $1', ("yes",)),
+    ("SELECT $$ :no $$, :yes", "SELECT $$ :no $$, $1", ("yes",)),
+    ("SELECT $fn$ :no $x$ $fn$, :yes", "SELECT $fn$ :no $x$ $fn$, $1", ("yes",)),
+    ("SELECT 1 -- :no\n, :yes", "SELECT 1 -- :no\n, $1", ("yes",)),
+    ("SELECT /* :no /* :no */ :no */ :yes", "SELECT /* :no /* :no */ :no */ $1", ("yes",)),
+    ("SELECT f(a := :v)", "SELECT f(a := $1)", ("v",)),
+    ("SELECT arr[1:2], :v", "SELECT arr[1:2], $1", ("v",)),
+    ("SELECT :_x1, :été", "SELECT $1, $2", ("_x1", "été")),
+    ("SELECT a$b, :v", "SELECT a$b, $1", ("v",)),
+    ("SELECT :v::timestamptz::date", "SELECT $1::timestamptz::date", ("v",)),
+    ("SELECT arr[lo:hi]", "SELECT arr[lo$1]", ("hi",)),
+    ("  SELECT :a  ", "SELECT $1", ("a",)),
+    ("SELECT 1.5e3 + :v", "SELECT 1.5e3 + $1", ("v",)),
+]
+
+
+@pytest.mark.parametrize(("sql", "expected", "names"), REWRITES)
+def test_rewrite(sql: str, expected: str, names: tuple[str, ...]) -> None:
+    (statement,) = scan(sql)
+    assert statement.sql == expected
+    assert statement.names == names
+    assert statement.text == sql.strip()
+    assert statement.positional is False
+
+
+def test_scan_splits_statements_with_their_own_numbering() -> None:
+    statements = scan(
+        "INSERT INTO a VALUES (:x); ; -- only a comment\n; UPDATE b SET c = :y, d = :x;"
+    )
+    assert [(s.sql, s.names) for s in statements] == [
+        ("INSERT INTO a VALUES ($1)", ("x",)),
+        ("UPDATE b SET c = $1, d = $2", ("y", "x")),
+    ]
+    assert scan("SELECT ';' ; SELECT 2")[0].sql == "SELECT ';'"
+
+
+def test_scan_keeps_parentheses_and_atomic_bodies_whole() -> None:
+    rule = "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (:x); DELETE FROM b)"
+    body = "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT :y; SELECT 2; END"
+    statements = scan(f"{rule}; {body}; SELECT :x")
+    assert [(s.sql, s.names) for s in statements] == [
+        (rule.replace(":x", "$1"), ("x",)),
+        (body.replace(":y", "$1"), ("y",)),
+        ("SELECT $1", ("x",)),
+    ]
+
+
+def test_statement_fields() -> None:
+    (statement,) = scan("-- lead\nSELECT a::int, 'x' FROM t WHERE b = $1 AND c = :c;")
+    assert statement == Statement(
+        text="-- lead\nSELECT a::int, 'x' FROM t WHERE b = $1 AND c = :c",
+        # ``:name`` numbering ignores ``$n`` text; the registry rejects such a mix (positional)
+        sql="-- lead\nSELECT a::int, 'x' FROM t WHERE b = $1 AND c = $1",
+        names=("c",),
+        keywords=("SELECT", "A", "FROM", "T", "WHERE", "B", "AND", "C"),
+        positional=True,
+    )
+    (plain,) = scan("SELECT 1")
+    assert plain.sql is plain.text
+
+
+def test_keywords_skip_numbers_strings_and_placeholders() -> None:
+    (statement,) = scan("SELECT 0x1F, 1.5e3, E'x', \"Q\", $$d$$, :p, y::text FROM t")
+    assert statement.keywords == ("SELECT", "Y", "FROM", "T")
+
+
+# --- unterminated tokens: strict scan raises, splitting runs to the end -----------------------
+
+UNTERMINATED = [
+    ("SELECT 'abc; SELECT 2", "unterminated ' quote"),
+    ("SELECT E'\\", "unterminated ' quote"),
+    ('SELECT "abc; SELECT 2', 'unterminated " quote'),
+    ("SELECT $$abc; SELECT 2", r"unterminated dollar-quoted text \$\$"),
+    ("SELECT $fn$ x $f$", r"unterminated dollar-quoted text \$fn\$"),
+    ("SELECT 1 /* abc; SELECT 2", "unterminated /\\* comment"),
+    ("SELECT 1 /* a /* b */ c; SELECT 2", "unterminated /\\* comment"),
+]
+
+
+@pytest.mark.parametrize(("sql", "message"), UNTERMINATED)
+def test_strict_scan_rejects_unterminated_tokens(sql: str, message: str) -> None:
+    with pytest.raises(ScanError, match=message):
+        scan(sql)
+    assert [statement.text for statement in scan(sql, strict=False)] == [sql]
+    assert split_statements(sql) == [sql]
+    assert count_statements(sql) == 1
+
+
+def test_scan_error_is_a_value_error() -> None:
+    assert issubclass(ScanError, ValueError)
+
+
+def test_split_leaves_placeholders_as_written() -> None:
+    assert split_statements("SELECT :a; SELECT $1") == ["SELECT :a", "SELECT $1"]
+
+
+# --- read-only classification -------------------------------------------------------------------
+
+READS = [
+    "SELECT 1",
+    "  select * from t",
+    "-- comment\nSELECT 1",
+    "/* a /* nested */ b */ SELECT 1",
+    "(SELECT 1) UNION (SELECT 2)",
+    "WITH x AS (SELECT 1) SELECT * FROM x",
+    "VALUES (1), (2)",
+    "SHOW search_path",
+    "TABLE users",
+    "SELECT 'DELETE FROM t' AS s",
+    'SELECT "update" FROM t',
+    "SELECT $$ INSERT INTO t $$",
+    "SELECT 1 -- DROP TABLE t",
+    "SELECT 1; SELECT 2",
+    "SELECT * FROM t FOR SHARE",
+    "SELECT * FROM t FOR UPDATE SKIP LOCKED",
+    "SELECT * FROM t FOR NO KEY UPDATE OF t NOWAIT",
+    "WITH x AS (SELECT * FROM t FOR UPDATE) SELECT * FROM x",
+    "",
+    "-- only a comment",
+]
+WRITES = [
+    "INSERT INTO t VALUES (1)",
+    "update t set a = 1",
+    "DELETE FROM t",
+    "/* SELECT */ DELETE FROM t",
+    "-- SELECT\nTRUNCATE t",
+    "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
+    "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x",
+    "SELECT * INTO t2 FROM t",
+    "SELECT 1; DELETE FROM t",
+    "CREATE TABLE t (a int)",
+    "MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE",
+    "COPY t FROM STDIN",
+    "EXPLAIN ANALYZE DELETE FROM t",
+    "CALL proc()",
+    "DO $$ BEGIN END $$",
+    "SELECT 'unterminated",
+    "SELECT * FROM t WHERE a = 1; UPDATE t SET a = 2",
+    "WITH u AS (UPDATE t SET a = 1 RETURNING *) SELECT * FROM u FOR UPDATE",
+    "SELECT 1 /* unterminated",
+]
+
+
+@pytest.mark.parametrize("sql", READS)
+def test_reads_are_read_only(sql: str) -> None:
+    assert is_read_only(sql) is True
+
+
+@pytest.mark.parametrize("sql", WRITES)
+def test_writes_are_not_read_only(sql: str) -> None:
+    assert is_read_only(sql) is False
+
+
+def test_statement_read_only_matches_is_read_only() -> None:
+    for sql in READS + WRITES:
+        try:
+            statements = scan(sql)
+        except ScanError:
+            continue
+        assert all(s.read_only for s in statements) is is_read_only(sql), sql
