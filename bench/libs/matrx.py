@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from importlib.metadata import version
 from typing import Any
 from uuid import UUID, uuid4
@@ -90,11 +89,8 @@ class MatrxOrm(Adapter):
 
     async def teardown(self) -> None:
         # Close only this project's pool: the suite may share its loop with other pools (the
-        # level-2 smoke test does). AsyncDatabaseManager has no public per-name close yet.
-        pools = AsyncDatabaseManager._pools.get(asyncio.get_running_loop(), {})
-        pool = pools.pop(PROJECT, None)
-        if pool is not None:
-            await pool.close()
+        # level-2 smoke test does).
+        await AsyncDatabaseManager.close_pool(PROJECT)
         DatabaseRegistry.unregister(PROJECT)
 
     async def insert_single(self, row: dict[str, Any]) -> Any:

@@ -264,6 +264,22 @@ async def test_closed_pools_are_not_served_from_the_cache(driver: FakeDriver) ->
     await AsyncDatabaseManager.close_all_pools()
 
 
+async def test_close_pool_closes_one_database_only(driver: FakeDriver) -> None:
+    main = await AsyncDatabaseManager.get_pool(MAIN)
+    other = await AsyncDatabaseManager.get_pool(OTHER)
+    assert isinstance(main, FakePool)
+    assert isinstance(other, FakePool)
+    assert await AsyncDatabaseManager.close_pool(MAIN) is True
+    assert main.closed
+    assert not other.closed
+    assert AsyncDatabaseManager.cached_pool(MAIN) is None
+    assert AsyncDatabaseManager.cached_pool(OTHER) is other
+    assert await AsyncDatabaseManager.close_pool(MAIN) is False  # nothing open: no error
+    reopened = await AsyncDatabaseManager.get_pool(MAIN)
+    assert reopened is not main
+    await AsyncDatabaseManager.close_all_pools()
+
+
 async def test_concurrent_first_use_creates_one_pool(driver: FakeDriver) -> None:
     driver.gate = asyncio.Event()
     waiters = [asyncio.ensure_future(AsyncDatabaseManager.get_pool(MAIN)) for _ in range(10)]

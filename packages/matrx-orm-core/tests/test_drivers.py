@@ -357,19 +357,30 @@ async def test_reset_runs_unless_the_borrower_opted_out() -> None:
 
 
 class _Proxy:
-    def __init__(self) -> None:
-        self._con = _ResetTarget()
+    def __init__(self, in_transaction: bool = False) -> None:
+        self._con: Any = _ResetTarget()
+        self.in_transaction = in_transaction
+
+    def is_in_transaction(self) -> bool:
+        return self.in_transaction
 
 
 class _ProxyPool:
-    def __init__(self) -> None:
-        self.released: list[Any] = []
+    def __init__(self, idle: int = 0, in_transaction: bool = False) -> None:
+        self.idle = idle
+        self.in_transaction = in_transaction
+        self.acquired: list[float | None] = []
+        self.released: list[tuple[Any, float | None]] = []
+
+    def get_idle_size(self) -> int:
+        return self.idle
 
     async def acquire(self, *, timeout: float | None = None) -> Any:
-        return _Proxy()
+        self.acquired.append(timeout)
+        return _Proxy(self.in_transaction)
 
-    async def release(self, proxy: Any) -> None:
-        self.released.append(proxy)
+    async def release(self, proxy: Any, *, timeout: float | None = None) -> None:
+        self.released.append((proxy, timeout))
 
 
 @pytest.mark.parametrize("reset", [True, False])
@@ -380,8 +391,43 @@ async def test_acquire_marks_connections_that_skip_the_reset(reset: bool) -> Non
         assert isinstance(conn, AsyncpgConnection)
         proxy: Any = conn.raw
         assert (proxy._con in asyncpg_driver._SKIP_RESET) is (not reset)
-    assert raw_pool.released == [proxy]
+    # A clean skip-reset release sends nothing, so it gets no time limit.
+    assert raw_pool.released == [(proxy, 1.0 if reset else None)]
+    assert raw_pool.acquired == [1.0]  # no idle connection: the borrow may wait
     asyncpg_driver._SKIP_RESET.discard(proxy._con)
+
+
+async def test_acquire_with_an_idle_connection_and_release_limits() -> None:
+    raw_pool = _ProxyPool(idle=1, in_transaction=True)
+    pool = AsyncpgPool(raw_pool)  # type: ignore[arg-type]
+    conn: Any
+    async with pool.acquire(timeout=1.0, reset=False) as conn:
+        proxy = conn.raw
+    failed: list[Any] = []
+
+    async def fail() -> None:
+        conn: Any
+        async with pool.acquire(timeout=2.0, reset=False) as conn:
+            failed.append(conn.raw)
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        await fail()
+    # A free connection is queued: the borrow cannot wait, so it gets no timeout wrapper.
+    assert raw_pool.acquired == [None, None]
+    # An open transaction or an error: the release may send a ROLLBACK, so it keeps the limit.
+    assert raw_pool.released == [(proxy, 1.0), (failed[0], 2.0)]
+    asyncpg_driver._SKIP_RESET.discard(proxy._con)
+    asyncpg_driver._SKIP_RESET.discard(failed[0]._con)
+
+
+async def test_release_of_a_connection_closed_in_the_block_is_skipped() -> None:
+    raw_pool = _ProxyPool()
+    pool = AsyncpgPool(raw_pool)  # type: ignore[arg-type]
+    conn: Any
+    async with pool.acquire(timeout=1.0) as conn:
+        conn.raw._con = None  # asyncpg detaches the proxy when the socket closes
+    assert raw_pool.released == []
 
 
 async def test_stream_unwraps_a_transaction_connection() -> None:
@@ -394,6 +440,9 @@ async def test_stream_unwraps_a_transaction_connection() -> None:
 
 
 class _SlowPool:
+    def get_idle_size(self) -> int:
+        return 0
+
     async def acquire(self, *, timeout: float | None = None) -> Any:
         raise asyncio.TimeoutError
 

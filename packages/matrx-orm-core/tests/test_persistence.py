@@ -235,14 +235,38 @@ async def test_get_bad_names_and_values_send_nothing(recording_db: Recorder) -> 
     with pytest.raises(FieldError, match="'nope' is not a field of PUser"):
         await PUser.get(nope=1)
     with pytest.raises(FieldError) as info:
-        await PUser.get(username__icontains="a")
-    assert "lookup 'username__icontains' is not supported yet" in info.value.message
-    assert "Valid fields of PUser: id, username, email, age, is_active" in info.value.message
+        await PUser.get(username__nope="a")
+    assert "PUser.get(): unknown lookup 'nope' in 'username__nope'" in info.value.message
+    with pytest.raises(FieldError, match=r"PUser.get\(\): 'nope' \(in 'nope__gt'\)"):
+        await PUser.get(nope__gt=1)
+    with pytest.raises(PUser.ValidationError):
+        await PUser.get(age__gt="many")
     with pytest.raises(PUser.ValidationError):
         await PUser.get(id="not-a-uuid")
     with pytest.raises(PUser.ValidationError):
         await PUser.get(age="many")
     assert recording_db.statements == []
+
+
+async def test_get_with_lookups_uses_the_builder_and_skips_the_cache_lookup(
+    recording_db: Recorder, cache: FakeCache
+) -> None:
+    cache.answer = PUser(id=UID, username="al")  # would be returned for a plain equality get
+    recording_db.add_result(rows=[urow()])
+    user = await PUser.get(age__gt=1, username="al")
+    assert user.id == UID
+    assert recording_db.statements[-1].sql == (
+        f'SELECT {COLS} FROM "user" WHERE ("age" > $1 AND "username" = $2) LIMIT $3'
+    )
+    assert recording_db.statements[-1].params == (1, "al", 2)
+    assert [call[0] for call in cache.calls] == ["store"]
+    recording_db.add_result(rows=[])
+    with pytest.raises(PUser.DoesNotExist) as info:
+        await PUser.get(username__icontains="a")
+    assert info.value.operation == "get"
+    assert info.value.details["filters"] == {"username__icontains": "a"}
+    recording_db.add_result(rows=[])
+    assert await PUser.get_or_none(age__in=[1, 2]) is None
 
 
 async def test_get_uses_cache_hits_without_sql(recording_db: Recorder, cache: FakeCache) -> None:

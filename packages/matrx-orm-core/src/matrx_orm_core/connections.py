@@ -240,6 +240,25 @@ class AsyncDatabaseManager:
             _terminate(pools)
 
     @classmethod
+    async def close_pool(cls, name: str) -> bool:
+        """Close database ``name``'s pool on the running loop (other databases keep theirs).
+
+        The close is graceful (borrowed connections are awaited up to :data:`CLOSE_TIMEOUT`,
+        then terminated). The next statement for ``name`` opens a new pool.
+
+        Returns:
+            ``True`` when a pool was open and has been closed, ``False`` when there was none.
+        """
+        loop = asyncio.get_running_loop()
+        with cls._lock:
+            pools = cls._pools.get(loop)
+            pool = None if pools is None else pools.pop(name, None)
+        if pool is None:
+            return False
+        await _close_gracefully([pool])
+        return True
+
+    @classmethod
     async def close_all_pools(cls) -> None:
         """Close the running loop's pools and terminate the pools of closed loops."""
         await cls.close_pools_for_loop()

@@ -80,6 +80,9 @@ async def init_connection(connection: _RawConnection) -> None:
         )
 
 
+_PROXY_CLASS: Any = getattr(asyncpg.pool, "PoolConnectionProxy", None)
+"""asyncpg's pooled connection proxy (``None`` if a future asyncpg moves it: no shortcut)."""
+
 _SKIP_RESET: weakref.WeakSet[Any] = weakref.WeakSet()
 """Raw connections borrowed with ``reset=False``: their next release sends no reset query."""
 
@@ -148,7 +151,8 @@ class AsyncpgConnection:
 
     def __init__(self, raw: _Proxy | _RawConnection) -> None:
         self.raw = raw
-        self._listeners: dict[tuple[str, NotificationHandler], Any] = {}
+        # Made on the first listen(): most borrows never listen.
+        self._listeners: dict[tuple[str, NotificationHandler], Any] | None = None
 
     async def execute(
         self, sql: str, params: Sequence[Any] = (), *, timeout: float | None = None
@@ -192,12 +196,15 @@ class AsyncpgConnection:
             if inspect.isawaitable(result):
                 await result
 
+        if self._listeners is None:
+            self._listeners = {}
         self._listeners[(channel, handler)] = _callback
         await self.raw.add_listener(channel, _callback)
 
     async def unlisten(self, channel: str, handler: NotificationHandler) -> None:
         """Remove a handler added by :meth:`listen` (unknown handlers are ignored)."""
-        callback = self._listeners.pop((channel, handler), None)
+        listeners = self._listeners
+        callback = None if listeners is None else listeners.pop((channel, handler), None)
         if callback is not None:
             await self.raw.remove_listener(channel, callback)
 
@@ -214,28 +221,39 @@ class AsyncpgConnection:
         self.raw.terminate()
 
 
-class _Acquire:
-    """``async with pool.acquire()``: borrow a proxy, wrap it, give it back."""
+class _Acquire(AsyncpgConnection):
+    """``async with pool.acquire()``: borrow a proxy and give it back; the block's connection.
 
-    __slots__ = ("_pool", "_proxy", "_reset", "_timeout")
+    One object per borrow serves as both the context manager and the connection, so a borrow
+    allocates nothing else; using it after the block raises (asyncpg invalidates the proxy).
+    """
+
+    __slots__ = ("_pool", "_reset", "_timeout")
 
     def __init__(
         self, pool: asyncpg.Pool[asyncpg.Record], timeout: float | None, reset: bool
     ) -> None:
+        super().__init__(cast("_Proxy", None))
         self._pool = pool
         self._timeout = timeout
         self._reset = reset
-        self._proxy: _Proxy | None = None
 
     async def __aenter__(self) -> Connection:
+        pool = self._pool
         try:
-            self._proxy = proxy = await self._pool.acquire(timeout=self._timeout)
+            if pool.get_idle_size():
+                # A free connection is queued, so the borrow cannot wait: skip asyncpg's
+                # timeout wrapper (on Python < 3.12 it runs the borrow in a separate task).
+                proxy = await pool.acquire()
+            else:
+                proxy = await pool.acquire(timeout=self._timeout)
         except asyncio.TimeoutError as err:
             raise timeout_error(self._timeout, what="Acquire", original_error=err) from err
+        self.raw = proxy
         if not self._reset:
             # The pool's reset callable receives the raw connection behind the proxy.
             _SKIP_RESET.add(proxy._con)  # type: ignore[attr-defined]
-        return AsyncpgConnection(proxy)
+        return self
 
     async def __aexit__(
         self,
@@ -243,9 +261,41 @@ class _Acquire:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        proxy, self._proxy = self._proxy, None
-        if proxy is not None:
-            await self._pool.release(proxy)
+        proxy = cast("_Proxy", self.raw)
+        if proxy._con is None:  # type: ignore[attr-defined]
+            return  # already back in the pool (the connection was closed in the block)
+        if exc_type is None and not self._reset and not proxy.is_in_transaction():
+            # Nothing to roll back or reset: the release sends nothing, so it needs no time
+            # limit (a limit costs a timer per release) and cannot be interrupted.
+            await _release_idle(self._pool, proxy)
+        else:
+            await self._pool.release(proxy, timeout=self._timeout)
+
+
+async def _release_idle(pool: asyncpg.Pool[asyncpg.Record], proxy: _Proxy) -> None:
+    """Give back a borrowed connection whose release sends nothing (no reset, no ROLLBACK).
+
+    ``Pool.release`` runs the holder's release in a shielded task, so that a cancellation
+    cannot leave the connection half returned; that task costs an extra event-loop turn per
+    statement. Here the release has no suspension point (the reset callable skips, nothing is
+    rolled back), so nothing can interrupt it and the holder's release is awaited directly.
+    Anything unexpected (another asyncpg layout, a closed pool) takes ``Pool.release``.
+    """
+    holder: Any = getattr(proxy, "_holder", None)
+    raw_pool: Any = pool
+    if (
+        type(proxy) is _PROXY_CLASS
+        and holder is not None
+        and getattr(holder, "_pool", None) is pool
+        and raw_pool._initialized
+        and not raw_pool._closed
+        and raw_pool._reset is _reset_connection
+    ):
+        connection: Any = proxy._con  # type: ignore[attr-defined]
+        connection._on_release()
+        await holder.release(None)
+    else:
+        await pool.release(proxy, timeout=None)
 
 
 def _close_sockets(pool: asyncpg.Pool[asyncpg.Record]) -> None:

@@ -349,7 +349,15 @@ async def select_one(
 
 
 async def get(cls: type[M], use_cache: bool, filters: Mapping[str, Any]) -> M:
-    """``Model.get``: validate, ask the cache hook, then ``SELECT ... LIMIT 2``."""
+    """``Model.get``: validate, ask the cache hook, then ``SELECT ... LIMIT 2``.
+
+    Keys that are not plain field names (``age__gt``) go through the query builder's lookups;
+    the cache hook is only asked for plain equality (API.md §2.5).
+    """
+    if not filters.keys() <= cls._meta.fields.keys():
+        from matrx_orm_core.query.builder import QueryBuilder  # the builder imports this module
+
+        return await QueryBuilder(cls).where_lookups(filters, "get").get()
     shape, values = prepare_filters(cls, filters, "get")
     database = cls._meta.database
     if use_cache:

@@ -28,7 +28,7 @@ from matrx_orm_core.exceptions import (
     UnknownRelationError,
     ValidationError,
 )
-from matrx_orm_core.query.builder import QueryBuilder
+from matrx_orm_core.query.builder import QueryBuilder, model_value
 
 from . import _bulk
 from . import _persistence as _p
@@ -161,10 +161,11 @@ class Model(metaclass=ModelMeta):
 
     @classmethod
     async def get(cls, use_cache: bool = True, **filters: Any) -> Self:
-        """Return the one row matching exact ``filters`` (``None`` matches NULL).
+        """Return the one row matching ``filters``: ``field=value`` (``None`` matches NULL) or
+        ``field__op=value`` lookups; the cache is asked only when every key is a plain field.
 
         Raises:
-            FieldError: Unknown field name (nothing sent).
+            FieldError: Unknown field name or lookup (nothing sent).
             DoesNotExist: No row (``cls.DoesNotExist``).
             MultipleObjectsReturned: Several rows (``cls.MultipleObjectsReturned``).
         """
@@ -270,7 +271,7 @@ class Model(metaclass=ModelMeta):
         Returns:
             The row count.
         """
-        return await QueryBuilder(cls).filter(**filters).count()
+        return int(await model_value(cls, "count", filters) or 0)
 
     @classmethod
     async def exists(cls, **filters: Any) -> bool:
@@ -279,7 +280,7 @@ class Model(metaclass=ModelMeta):
         Returns:
             Whether any row matches.
         """
-        return await QueryBuilder(cls).filter(**filters).exists()
+        return bool(await model_value(cls, "exists", filters))
 
     # -- set-based writes (models/_bulk.py; no signals fire) --------------------------------
 

@@ -27,7 +27,7 @@ from .lookups import Condition, prepare_condition
 if TYPE_CHECKING:
     from matrx_orm_core.models.base import Model
 
-__all__ = ["CHUNK_SIZE", "QueryBuilder", "QuerySet"]
+__all__ = ["CHUNK_SIZE", "QueryBuilder", "QuerySet", "model_value"]
 
 M = TypeVar("M", bound="Model")
 
@@ -141,6 +141,20 @@ class QueryBuilder(Generic[M]):
         else:
             clone._filters = {**self._filters, **lookups}
         return clone
+
+    def where_lookups(self, lookups: Mapping[str, Any], operation: str) -> QueryBuilder[M]:
+        """``filter(**lookups)`` for a model-level call, with errors naming ``operation``.
+
+        Returns:
+            A new builder.
+
+        Raises:
+            FieldError: Unknown field or lookup (nothing is sent).
+            ValidationError: A value does not suit its lookup or field.
+        """
+        if not lookups:
+            return self._clone()
+        return self._add(lookups, False, operation)
 
     # -- chain methods -----------------------------------------------------------------------
 
@@ -618,17 +632,25 @@ class QueryBuilder(Generic[M]):
             return self._columns or self.model_cls._meta.select_columns
         return self._check(fields, operation)
 
-    def _plain(self, rows: Sequence[Row], names: tuple[str, ...]) -> list[list[Any]]:
+    def _converters(self, names: tuple[str, ...]) -> list[tuple[int, str, Any]]:
+        """``(position, name, converter)`` for the selected columns that need converting."""
         converters = dict(self.model_cls._meta.load_converters)
-        result: list[list[Any]] = []
-        for row in rows:
-            values = [row[name] for name in names]
-            for i, name in enumerate(names):
-                convert = converters.get(name)
-                if convert is not None and values[i] is not None:
-                    values[i] = convert(values[i])
-            result.append(values)
-        return result
+        return [(i, name, converters[name]) for i, name in enumerate(names) if name in converters]
+
+    def _plain(self, rows: Sequence[Row], names: tuple[str, ...]) -> list[list[Any]]:
+        conversions = self._converters(names)
+        table: list[list[Any]]
+        if rows and tuple(rows[0].keys()) != names:
+            # A field named twice: read every position by name.
+            table = [[row[name] for name in names] for row in rows]
+        else:
+            table = [list(row.values()) for row in rows]
+        for values in table if conversions else ():
+            for i, _name, convert in conversions:
+                value = values[i]
+                if value is not None:
+                    values[i] = convert(value)
+        return table
 
     async def values(self, *fields: str) -> list[dict[str, Any]]:
         """Rows as dicts of ``fields`` in the order given (no fields: every column).
@@ -641,7 +663,24 @@ class QueryBuilder(Generic[M]):
         """
         names = self._value_names(fields, "values")
         rows = await self._rows("values", names)
-        return [dict(zip(names, values, strict=True)) for values in self._plain(rows, names)]
+        if not rows:
+            return []
+        if tuple(rows[0].keys()) != names:
+            # A field named twice: the row has one column per position, the dict one key.
+            return [dict(zip(names, values, strict=True)) for values in self._plain(rows, names)]
+        conversions = self._converters(names)
+        if not conversions:
+            return [dict(row.items()) for row in rows]
+        result: list[dict[str, Any]] = []
+        append = result.append
+        for row in rows:
+            data = dict(row.items())
+            for _i, name, convert in conversions:
+                value = data[name]
+                if value is not None:
+                    data[name] = convert(value)
+            append(data)
+        return result
 
     async def values_list(self, *fields: str, flat: bool = False) -> list[Any]:
         """Rows as tuples of ``fields``; with ``flat=True`` (one field) the bare values.
@@ -792,3 +831,38 @@ class QueryBuilder(Generic[M]):
 
 QuerySet = QueryBuilder
 """Alias of :class:`QueryBuilder` (API.md §10.21)."""
+
+
+async def model_value(model_cls: type[Model], kind: str, lookups: Mapping[str, Any]) -> Any:
+    """``Model.count(**lookups)`` (``kind="count"``) or ``Model.exists`` (``"exists"``).
+
+    The same SQL, parameters and errors as ``QueryBuilder(model_cls).filter(**lookups)``
+    followed by the terminal, without building the intermediate builders.
+
+    Returns:
+        The value of the single-column result (``None`` when there is no row).
+
+    Raises:
+        ConfigurationError: ``model_cls`` is not a concrete model.
+        FieldError: Unknown field or lookup (nothing is sent).
+        ValidationError: A value does not suit its lookup or field.
+        DatabaseError: The server rejected the query.
+    """
+    if "_meta" not in vars(model_cls):
+        QueryBuilder(model_cls)  # raises the ConfigurationError for an abstract model
+    meta = model_cls._meta
+    conditions = [
+        prepare_condition(model_cls, key, value, "filter") for key, value in lookups.items()
+    ]
+    where: WhereShape = ((False, tuple([c.shape for c in conditions])),) if conditions else ()
+    shape: QueryShape = (kind, where, (), None, False, (), False, False, None, ())
+    compiled = compile_query(meta, shape)
+    values = tuple([v for c in conditions for v in c.values])
+    return await _execution.fetch_val(
+        meta.database,
+        compiled[0],
+        _p.params_for(compiled, values),
+        model=model_cls,
+        operation=kind,
+        filters=lookups,
+    )
