@@ -230,6 +230,88 @@ async def test_bulk_create_round_trips_driver_types(tables: MigrationDB) -> None
     assert fresh["t1"].ref == ref
 
 
+class BulkToken(Model):
+    """A client-generated uuid4 key (``default=uuid4``) and the benchmark's column types."""
+
+    id = UUIDField(primary_key=True, default=uuid4)
+    name = CharField(max_length=100)
+    price = DecimalField(max_digits=10, decimal_places=2)
+    at = DateTimeField()
+    tags = JSONBField()
+
+    _table_name = "bulk_token"
+    _database = DB
+
+
+async def test_bulk_create_same_shape_rows_equal_a_fresh_select(tables: MigrationDB) -> None:
+    await tables.execute(
+        'CREATE TABLE "bulk_token" ("id" uuid PRIMARY KEY, "name" varchar(100) NOT NULL, '
+        '"price" numeric(10, 2) NOT NULL, "at" timestamptz NOT NULL, "tags" jsonb NOT NULL)'
+    )
+    try:
+        plus_two = dt.timezone(dt.timedelta(hours=2))
+        rows = [
+            {
+                "name": f"n{i}",
+                "price": Decimal(f"{i}.5"),
+                "at": dt.datetime(2024, 1, 1, 12, i % 60, tzinfo=plus_two),
+                "tags": {"i": i, "zz": [1, None], "a": "x"},
+            }
+            for i in range(500)
+        ]
+        made = await BulkToken.bulk_create(rows)
+        fresh = {t.id: t for t in await BulkToken.all()}
+        assert len(fresh) == 500
+        for token, row in zip(made, rows, strict=True):
+            stored = fresh[token.id]
+            assert token.name == row["name"]
+            assert {k: v for k, v in token.__dict__.items() if not k.startswith("_")} == {
+                k: v for k, v in stored.__dict__.items() if not k.startswith("_")
+            }
+            assert str(token.price) == str(stored.price)
+            assert token.at.tzinfo == dt.timezone.utc
+            assert list(token.tags) == list(stored.tags)
+    finally:
+        await tables.execute('DROP TABLE IF EXISTS "bulk_token"')
+
+
+class BulkAmount(Model):
+    id = IntegerField(primary_key=True)
+    free = DecimalField(max_digits=None)
+    fixed = DecimalField(max_digits=12, decimal_places=3)
+
+    _table_name = "bulk_amount"
+    _database = DB
+
+
+async def test_bulk_create_decimals_as_text_store_what_create_stores(tables: MigrationDB) -> None:
+    await tables.execute(
+        'CREATE TABLE "bulk_amount" ("id" integer PRIMARY KEY, "free" numeric NOT NULL, '
+        '"fixed" numeric(12, 3) NOT NULL)'
+    )
+    try:
+        values = [
+            Decimal("1.500"),
+            Decimal("1E+2"),
+            Decimal("-0"),
+            Decimal("0.0000001"),
+            Decimal("-123456789012345678901234567890.123"),
+            Decimal("2.5E-12"),
+        ]
+        bulk = await BulkAmount.bulk_create(
+            [{"id": i, "free": v, "fixed": i} for i, v in enumerate(values)]
+        )
+        single = [
+            await BulkAmount.create(id=100 + i, free=v, fixed=i) for i, v in enumerate(values)
+        ]
+        fresh = {a.id: a for a in await BulkAmount.all()}
+        for i, (made, one) in enumerate(zip(bulk, single, strict=True)):
+            assert str(made.free) == str(one.free) == str(fresh[i].free)
+            assert str(made.fixed) == str(one.fixed) == str(fresh[100 + i].fixed)
+    finally:
+        await tables.execute('DROP TABLE IF EXISTS "bulk_amount"')
+
+
 async def test_bulk_create_validates_before_sending(tables: MigrationDB) -> None:
     with pytest.raises(BulkUser.ValidationError) as info:
         await BulkUser.bulk_create(

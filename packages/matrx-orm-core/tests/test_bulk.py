@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from matrx_orm_core.fields import (
     BooleanField,
     CharField,
     DateTimeField,
+    DecimalField,
     Field,
     IntegerField,
     JSONField,
@@ -120,8 +123,8 @@ async def test_bulk_create_one_unnest_statement_with_array_parameters(
     users = await BUser.bulk_create([{"id": U1, "username": "al"}, {"id": U2, "username": "bob"}])
     assert recording_db.statements == [
         (
-            'INSERT INTO "user" ("id", "username", "is_active") SELECT * FROM '
-            "unnest($1::uuid[], $2::varchar(10)[], $3::boolean[]) "
+            'INSERT INTO "user" ("id", "username", "is_active") SELECT "_0"::uuid, "_1", "_2" '
+            'FROM unnest($1::text[], $2::varchar(10)[], $3::boolean[]) AS "_v"("_0", "_1", "_2") '
             f"RETURNING {COLS}",
             ([U1, U2], ["al", "bob"], [True, True]),
         )
@@ -183,10 +186,12 @@ async def test_bulk_create_groups_rows_by_columns_in_one_transaction(
     )
     assert recording_db.sql == [
         "BEGIN",
-        'INSERT INTO "user" ("id", "username", "is_active") SELECT * FROM '
-        f"unnest($1::uuid[], $2::varchar(10)[], $3::boolean[]) RETURNING {COLS}",
-        'INSERT INTO "user" ("id", "username", "email", "is_active") SELECT * FROM '
-        f"unnest($1::uuid[], $2::varchar(10)[], $3::varchar(255)[], $4::boolean[]) "
+        'INSERT INTO "user" ("id", "username", "is_active") SELECT "_0"::uuid, "_1", "_2" '
+        'FROM unnest($1::text[], $2::varchar(10)[], $3::boolean[]) AS "_v"("_0", "_1", "_2") '
+        f"RETURNING {COLS}",
+        'INSERT INTO "user" ("id", "username", "email", "is_active") SELECT "_0"::uuid, "_1", '
+        '"_2", "_3" FROM unnest($1::text[], $2::varchar(10)[], $3::varchar(255)[], '
+        '$4::boolean[]) AS "_v"("_0", "_1", "_2", "_3") '
         f"RETURNING {COLS}",
         "COMMIT",
     ]
@@ -218,6 +223,96 @@ async def test_bulk_create_validates_every_row_before_sending(recording_db: Reco
     with pytest.raises(ValidationError, match="must be a list"):
         await BUser.bulk_create({"id": U1})  # type: ignore[arg-type]
     assert recording_db.statements == []
+
+
+async def test_bulk_create_reports_the_first_bad_row_in_row_order(recording_db: Recorder) -> None:
+    # Row 1 fails on a later field (email is not a str) and row 2 on an earlier one (username
+    # too long): the error names row 1, the first bad row, as a row-by-row pass would.
+    rows: list[dict[str, Any]] = [
+        {"id": U1, "username": "al", "email": "a@x"},
+        {"id": U2, "username": "bob", "email": 5},
+        {"id": U3, "username": "x" * 11, "email": "c@x"},
+    ]
+    with pytest.raises(BUser.ValidationError) as err:
+        await BUser.bulk_create(rows)
+    assert err.value.field == "email"
+    assert err.value.details["row"] == 1
+    assert recording_db.statements == []
+
+
+async def test_bulk_create_value_whose_eq_raises_is_reported_as_before(
+    recording_db: Recorder,
+) -> None:
+    class Odd:
+        def __eq__(self, other: object) -> bool:
+            raise RuntimeError("no comparisons")
+
+        __hash__ = object.__hash__
+
+    with pytest.raises(BItem.ValidationError, match="not JSON-serialisable") as err:
+        await BItem.bulk_create([{"id": 1, "name": "a", "data": Odd()}])
+    assert err.value.details["row"] == 0
+    assert recording_db.statements == []
+
+
+def test_prepare_rows_is_the_same_column_wise_and_row_by_row() -> None:
+    when = dt.datetime(2024, 5, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    same = [{"id": 1, "name": "a", "data": {"k": [1, 2]}}, {"id": 2, "name": "b", "data": "s"}]
+    mixed = [*same, {"id": 3, "name": "c"}]  # different keys: the row-by-row path
+    fast = _bulk.prepare_rows(BItem, same, "bulk_create", keep_none=False)
+    slow = _bulk.prepare_rows(BItem, mixed, "bulk_create", keep_none=False)[:2]
+    assert [r.values for r in fast] == [r.values for r in slow]
+    assert [r.json_text("data") for r in fast] == ['{"k": [1, 2]}', '"s"']
+    assert [r.json_text("data") for r in slow] == ['{"k": [1, 2]}', '"s"']
+    assert [r.supplied for r in fast] == [(), ()]
+    kept = _bulk.prepare_rows(BItem, same, "bulk_upsert", keep_none=True)
+    assert [r.supplied for r in kept] == [("id", "name", "data"), ("id", "name", "data")]
+    stamps = _bulk.prepare_rows(
+        BStamp, [{"id": 1, "created": when}], "bulk_create", keep_none=False
+    )
+    assert stamps[0].values["created"] == when
+    assert stamps[0].values["created"].tzinfo is dt.timezone.utc
+
+
+async def test_bulk_create_generated_uuid_keys_travel_as_text(recording_db: Recorder) -> None:
+    class BToken(Model):
+        id = UUIDField(primary_key=True, default="gen_random_uuid()")
+        label = CharField(max_length=10)
+        _database = "recorded"
+
+    recording_db.add_result(rows=[{"id": U1, "label": "a"}, {"id": U2, "label": "b"}])
+    await BToken.bulk_create([{"label": "a"}, {"label": "b"}])
+    sql, params = recording_db.statements[0]
+    assert sql == (
+        'INSERT INTO "b_token" ("id", "label") SELECT "_0"::uuid, "_1" FROM unnest($1::text[], '
+        '$2::varchar(10)[]) AS "_v"("_0", "_1") RETURNING "id", "label"'
+    )
+    ids = params[0]
+    assert len(set(ids)) == 2
+    for value in ids:
+        assert str(uuid.UUID(value)) == value
+        assert uuid.UUID(value).version == 4
+
+
+async def test_bulk_create_decimals_travel_as_text(recording_db: Recorder) -> None:
+    class BPrice(Model):
+        id = IntegerField(primary_key=True)
+        amount = DecimalField(max_digits=6, decimal_places=2, null=True)
+        free = DecimalField(max_digits=None, null=True)
+        _database = "recorded"
+
+    recording_db.add_result(rows=[{"id": 1, "amount": None, "free": None}])
+    recording_db.add_result(rows=[{"id": 2, "amount": None, "free": None}])
+    await BPrice.bulk_create(
+        [{"id": 1, "amount": Decimal("1.5"), "free": Decimal("1E+2")}, {"id": 2, "amount": 7}]
+    )
+    assert recording_db.statements[1] == (
+        'INSERT INTO "b_price" ("id", "amount", "free") SELECT "_0", "_1"::numeric(6,2), '
+        '"_2"::numeric FROM unnest($1::integer[], $2::text[], $3::text[]) AS "_v"("_0", "_1", '
+        '"_2") RETURNING "id", "amount", "free"',
+        ([1], ["1.50"], ["1E+2"]),
+    )
+    assert recording_db.statements[2][1] == ([2], ["7.00"])
 
 
 async def test_bulk_create_applies_auto_now(recording_db: Recorder) -> None:
@@ -270,8 +365,9 @@ async def test_upsert_single_row(recording_db: Recorder, cache: FakeCache) -> No
     user = await BUser.upsert({"id": U1, "email": "a@x", "username": "al"}, ["email"], ["username"])
     assert recording_db.statements == [
         (
-            'INSERT INTO "user" ("id", "username", "email", "is_active") SELECT * FROM '
-            "unnest($1::uuid[], $2::varchar(10)[], $3::varchar(255)[], $4::boolean[]) "
+            'INSERT INTO "user" ("id", "username", "email", "is_active") SELECT "_0"::uuid, "_1", '
+            '"_2", "_3" FROM unnest($1::text[], $2::varchar(10)[], $3::varchar(255)[], '
+            '$4::boolean[]) AS "_v"("_0", "_1", "_2", "_3") '
             'ON CONFLICT ("email") DO UPDATE SET "username" = EXCLUDED."username" '
             f"RETURNING {COLS}",
             ([U1], ["al"], ["a@x"], [True]),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+import json
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -15,6 +17,7 @@ from matrx_orm_core.fields import (
     BigIntegerField,
     BooleanField,
     CharField,
+    DateTimeField,
     DecimalField,
     EnumField,
     Field,
@@ -700,3 +703,105 @@ def test_enum_field_non_str_enum_values_rejected() -> None:
 
     with pytest.raises(FieldError, match="must be str"):
         EnumField(Level)
+
+
+# -- fast paths ----------------------------------------------------------------------------------
+
+
+def test_get_db_text_checks_like_get_db_prep_value_and_encodes_once() -> None:
+    field = JSONField()
+    attach(field, "data")
+    for value in ({"a": [1, 2.5, None, True]}, [1, "é"], "s", 3, None):
+        expected = None if value is None else json.dumps(value)
+        assert field.get_db_text(value) == expected
+    cycle: list[Any] = []
+    cycle.append(cycle)
+    for bad in ({"a": object()}, {"a": float("nan")}, {"k": ["a\x00"]}, cycle, "a\x00"):
+        with pytest.raises(ValidationError) as text_error:
+            field.get_db_text(bad)
+        with pytest.raises(ValidationError) as prep_error:
+            field.get_db_prep_value(bad)
+        assert text_error.value.message == prep_error.value.message
+    not_null = JSONField(null=False)
+    attach(not_null, "data")
+    with pytest.raises(ValidationError, match="None is not allowed"):
+        not_null.get_db_text(None)
+
+
+def test_uuid_prepared_defaults_are_canonical_uuid4_text() -> None:
+    for default in (uuid.uuid4, "gen_random_uuid()"):
+        values = UUIDField(default=default).get_prepared_defaults(50)
+        assert values is not None
+        assert len(set(values)) == 50
+        for value in values:
+            parsed = uuid.UUID(value)
+            assert str(parsed) == value
+            assert parsed.version == 4
+            assert parsed.variant == uuid.RFC_4122
+    assert UUIDField(default=lambda: uuid.UUID(int=1)).get_prepared_defaults(2) is None
+    assert CharField(default="x").get_prepared_defaults(2) is None
+
+
+def test_fast_paths_give_the_full_chain_result() -> None:
+    utc = dt.timezone.utc
+    cases: list[tuple[Field[Any], list[Any]]] = [
+        (
+            DecimalField(max_digits=5, decimal_places=2),
+            [Decimal("1.5"), Decimal("-0"), Decimal("999.99"), Decimal("1E+2"), 7, "2.5"],
+        ),
+        (DecimalField(max_digits=None), [Decimal("1.500"), Decimal("1E+2")]),
+        (IntegerField(), [0, -(2**31), 2**31 - 1]),
+        (SmallIntegerField(), [2**15 - 1]),
+        (UUIDField(), [str(uuid.UUID(int=1)), uuid.UUID(int=2), uuid.UUID(int=3).hex.upper()]),
+        (
+            DateTimeField(),
+            [dt.datetime(2024, 1, 1, tzinfo=utc), dt.datetime(2024, 1, 1), "2024-01-01T00:00Z"],
+        ),
+        (
+            DateTimeField(timezone=False),
+            [dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 1, tzinfo=utc)],
+        ),
+    ]
+    for field, values in cases:
+        attach(field, "v")
+        for value in values:
+            fast = field.get_db_prep_value(value)
+            full = Field.get_db_prep_value(field, value)
+            assert (fast, str(fast), type(fast)) == (full, str(full), type(full)), (field, value)
+    rejected: list[tuple[Field[Any], Any]] = [
+        (DecimalField(max_digits=5, decimal_places=2), Decimal("1.505")),
+        (DecimalField(max_digits=5, decimal_places=2), Decimal("1000.00")),
+        (DecimalField(max_digits=5, decimal_places=2), Decimal("NaN")),
+        (DecimalField(max_digits=5, decimal_places=2), Decimal("1E+5")),
+        (IntegerField(), 2**31),
+        (UUIDField(), "not-a-uuid"),
+    ]
+    for field, value in rejected:
+        attach(field, "v")
+        with pytest.raises(ValidationError) as fast_error:
+            field.get_db_prep_value(value)
+        with pytest.raises(ValidationError) as full_error:
+            Field.get_db_prep_value(field, value)
+        assert fast_error.value.message == full_error.value.message
+
+
+def test_fast_paths_defer_to_subclasses_that_change_a_conversion_step() -> None:
+    class EvenField(IntegerField):
+        def _check(self, value: int) -> None:
+            super()._check(value)
+            if value % 2:
+                raise self._invalid(value, "odd", "")
+
+    class UpperUUIDField(UUIDField):
+        def to_python(self, value: Any) -> str | None:
+            text = super().to_python(value)
+            return None if text is None else text.upper()
+
+    with pytest.raises(ValidationError, match="odd"):
+        attach(EvenField(), "n").get_db_prep_value(3)
+    upper = attach(UpperUUIDField(default=uuid.uuid4), "id")
+    assert upper.get_prepared_defaults(1) is None
+    default = upper.get_default()
+    assert default is not None
+    assert default == default.upper()
+    assert upper.get_db_prep_value(str(uuid.UUID(int=1))) == str(uuid.UUID(int=1)).upper()

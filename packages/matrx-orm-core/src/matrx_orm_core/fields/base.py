@@ -21,6 +21,22 @@ Validator = Callable[[Any], "Awaitable[None] | None"]
 that does) when the value is not acceptable. Async validators run only in ``Field.validate``."""
 
 
+_CONVERSION = ("to_python", "_prep_input", "_check", "_to_db")
+
+
+def inherits_conversion(cls: type, base: type) -> bool:
+    """True when ``cls`` converts and checks values exactly as ``base`` does.
+
+    A field class's ``get_db_prep_value`` fast path (a value already in its final form skips the
+    generic chain) is exact only for classes that do not override a conversion step; subclasses
+    that do take the full chain.
+
+    Returns:
+        Whether ``to_python``, ``_prep_input``, ``_check`` and ``_to_db`` are ``base``'s.
+    """
+    return all(getattr(cls, name) is getattr(base, name) for name in _CONVERSION)
+
+
 class _NotProvided:
     """Marker for "no value given" where ``None`` is a meaningful value."""
 
@@ -221,6 +237,18 @@ class Field(Generic[T]):
         if isinstance(default, (dict, list, set)):
             return copy.deepcopy(default)
         return default
+
+    def get_prepared_defaults(self, count: int) -> list[Any] | None:
+        """``count`` new defaults already in driver form, when the field can make them so.
+
+        Set-based inserts use this for a column no row supplies: the values need no
+        ``get_db_prep_value`` because they are valid by construction.
+
+        Returns:
+            The values, or ``None`` when each default must go through ``get_default`` and
+            ``get_db_prep_value`` (the base class: always).
+        """
+        return None
 
     def desc(self) -> OrderBy:
         """Return a descending ``OrderBy`` for this field (the field is not changed)."""

@@ -4,13 +4,50 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, ClassVar
 
-from .base import Field
+from .base import Field, inherits_conversion
 
 __all__ = ["JSONBField", "JSONField"]
 
 _SCALARS = (str, int, float, bool)
+
+_STRICT = json.JSONEncoder(allow_nan=False)
+"""``json.dumps(value, allow_nan=False)`` without building an encoder per call."""
+
+
+def _not_serialisable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_C_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+_FAST = (
+    None
+    if _C_ENCODER is None
+    else _C_ENCODER(
+        None,
+        _not_serialisable,
+        json.encoder.encode_basestring_ascii,
+        None,
+        ": ",
+        ", ",
+        False,
+        False,
+        False,
+    )
+)
+"""The C encoder ``_STRICT`` uses, made once (no circular-reference bookkeeping: a cycle ends
+in ``RecursionError``, and ``_dumps`` then asks ``_STRICT`` for the standard error)."""
+
+
+def _dumps(value: Any) -> str:
+    """``json.dumps(value, allow_nan=False)``: the same text, or the same error."""
+    if _FAST is not None:
+        try:
+            return "".join(_FAST(value, 0))
+        except (TypeError, ValueError, RecursionError):
+            pass
+    return _STRICT.encode(value)
 
 
 def _contains_nul(value: Any) -> bool:
@@ -39,6 +76,13 @@ class JSONField(Field[Any]):
 
     _python_type = object
 
+    _exact_prep: ClassVar[bool] = True
+    """Whether the ``get_db_prep_value`` fast path applies (no conversion step overridden)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._exact_prep = inherits_conversion(cls, JSONField)
+
     def __init__(self, jsonb: bool = True, **kwargs: Any) -> None:
         self.jsonb = jsonb
         super().__init__(**kwargs)
@@ -57,11 +101,35 @@ class JSONField(Field[Any]):
                 raise self._nul(value)
             return
         try:
-            text = json.dumps(value, allow_nan=False)
+            text = _dumps(value)
         except (TypeError, ValueError, RecursionError) as err:
             raise self._not_json(value, err) from err
         if "\\u0000" in text and _contains_nul(value):
             raise self._nul(value)
+
+    def get_db_text(self, value: Any) -> str | None:
+        """Prepare ``value`` as ``get_db_prep_value`` does and return its JSON text.
+
+        Set-based statements send JSON values as text (``unnest`` of a ``text[]``, cast back
+        after); this checks and encodes a value once, giving the text the driver's codec would
+        send.
+
+        Returns:
+            The JSON text (``json.dumps``), or ``None`` for ``None``.
+
+        Raises:
+            ValidationError: As ``get_db_prep_value``.
+        """
+        if (type(value) is dict or type(value) is list) and self._exact_prep:
+            try:
+                text = _dumps(value)
+            except (TypeError, ValueError, RecursionError) as err:
+                raise self._not_json(value, err) from err
+            if "\\u0000" in text and _contains_nul(value):
+                raise self._nul(value)
+            return text
+        prepared = self.get_db_prep_value(value)
+        return None if prepared is None else json.dumps(prepared)
 
     def _not_json(self, value: Any, err: Exception) -> Exception:
         return self._invalid(

@@ -6,7 +6,7 @@ import math
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any, ClassVar
 
-from .base import Field, field_error
+from .base import Field, field_error, inherits_conversion
 
 __all__ = [
     "BigIntegerField",
@@ -34,12 +34,24 @@ class IntegerField(Field[int]):
     min_value: ClassVar[int] = -(2**31)
     max_value: ClassVar[int] = 2**31 - 1
 
+    _exact_prep: ClassVar[bool] = True
+    """Whether the ``get_db_prep_value`` fast path applies (no conversion step overridden)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._exact_prep = inherits_conversion(cls, IntegerField)
+
     def to_python(self, value: Any) -> int | None:
         if value is None or type(value) is int:
             return value
         if isinstance(value, int) and not isinstance(value, bool):
             return int(value)
         raise self._type_error(value, "an int")
+
+    def get_db_prep_value(self, value: Any) -> Any:
+        if type(value) is int and self._exact_prep and self.min_value <= value <= self.max_value:
+            return value  # fast path: an in-range int is already the driver value
+        return super().get_db_prep_value(value)
 
     def _check(self, value: int) -> None:
         if not self.min_value <= value <= self.max_value:
@@ -143,6 +155,13 @@ class DecimalField(Field[Decimal]):
 
     _python_type = Decimal
 
+    _exact_prep: ClassVar[bool] = True
+    """Whether the ``get_db_prep_value`` fast path applies (no conversion step overridden)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._exact_prep = inherits_conversion(cls, DecimalField)
+
     def __init__(
         self, max_digits: int | None = None, decimal_places: int = 2, **kwargs: Any
     ) -> None:
@@ -203,6 +222,27 @@ class DecimalField(Field[Decimal]):
         if self.max_digits is not None:
             return self._quantize(result, value)
         return result
+
+    def get_db_prep_value(self, value: Any) -> Any:
+        if (
+            type(value) is Decimal
+            and self._exact_prep
+            and self.max_digits is not None
+            and value.is_finite()
+        ):
+            # Fast path for an exact Decimal that fits: the same value the full chain returns.
+            # (``adjusted() < max_digits - decimal_places`` is ``_check``'s digit limit.)
+            try:
+                quantized = value.quantize(self._quantum, context=_QUANTIZE_CONTEXT)
+            except InvalidOperation:
+                quantized = None
+            if (
+                quantized is not None
+                and quantized == value
+                and quantized.adjusted() < self.max_digits - self.decimal_places
+            ):
+                return quantized
+        return super().get_db_prep_value(value)
 
     def _quantize(self, result: Decimal, original: Any) -> Decimal:
         try:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
-from typing import Any
+from typing import Any, ClassVar
 
-from .base import Field
+from .base import Field, inherits_conversion
 
 __all__ = ["DateField", "DateTimeField", "TimeField"]
 
@@ -41,6 +41,13 @@ class DateTimeField(Field[datetime]):
 
     _python_type = datetime
 
+    _exact_prep: ClassVar[bool] = True
+    """Whether the ``get_db_prep_value`` fast path applies (no conversion step overridden)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._exact_prep = inherits_conversion(cls, DateTimeField)
+
     def __init__(
         self,
         auto_now: bool = False,
@@ -60,6 +67,15 @@ class DateTimeField(Field[datetime]):
         """Return the current time in this field's form (aware UTC, or naive UTC)."""
         current = datetime.now(UTC)
         return current if self.timezone else current.replace(tzinfo=None)
+
+    def get_db_prep_value(self, value: Any) -> Any:
+        if (
+            type(value) is datetime
+            and value.tzinfo is (UTC if self.timezone else None)
+            and self._exact_prep
+        ):
+            return value  # fast path: already in this field's form (aware UTC, or naive)
+        return super().get_db_prep_value(value)
 
     def to_python(self, value: Any) -> datetime | None:
         if value is None:

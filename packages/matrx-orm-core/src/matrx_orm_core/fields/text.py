@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
-from .base import Field, field_error
+from .base import Field, field_error, inherits_conversion
 
 __all__ = ["CharField", "TextField", "UUIDField"]
 
@@ -17,6 +18,22 @@ GEN_RANDOM_UUID = "gen_random_uuid()"
 
 # Fast path for the common case (canonical text); other spellings go through uuid.UUID.
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+_UUID4 = uuid.uuid4
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+"""The RFC 4122 variant digit (``10xx``) for each random hex digit."""
+
+
+def _random_uuid_texts(count: int) -> list[str]:
+    """``count`` times ``str(uuid.uuid4())`` without building ``uuid.UUID`` objects: 16 random
+    bytes each (``os.urandom``, as ``uuid4``), version 4 and the RFC 4122 variant set, in
+    canonical lower-case hyphenated form."""
+    h = os.urandom(16 * count).hex()
+    return [
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-4{h[i + 13 : i + 16]}-"
+        f"{_VARIANT[h[i + 16]]}{h[i + 17 : i + 20]}-{h[i + 20 : i + 32]}"
+        for i in range(0, 32 * count, 32)
+    ]
 
 
 class _StringField(Field[str]):
@@ -113,6 +130,13 @@ class UUIDField(Field[str]):
     _python_type = str
     _default_db_type = "uuid"
 
+    _exact_prep: ClassVar[bool] = True
+    """Whether the ``get_db_prep_value`` fast path applies (no conversion step overridden)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._exact_prep = inherits_conversion(cls, UUIDField)
+
     def to_python(self, value: Any) -> str | None:
         if value is None:
             return None
@@ -131,6 +155,11 @@ class UUIDField(Field[str]):
                 ) from err
         raise self._type_error(value, "a UUID str or a uuid.UUID")
 
+    def get_db_prep_value(self, value: Any) -> Any:
+        if type(value) is str and self._exact_prep and _CANONICAL_UUID.fullmatch(value):
+            return value  # fast path: canonical text is already the driver value
+        return super().get_db_prep_value(value)
+
     def has_default(self) -> bool:
         return self.default is not None
 
@@ -143,11 +172,24 @@ class UUIDField(Field[str]):
         default = self.default
         if default is None:
             return None
+        if (default is _UUID4 or default == GEN_RANDOM_UUID) and self._exact_prep:
+            return _random_uuid_texts(1)[0]
         if default == GEN_RANDOM_UUID:
             return str(uuid.uuid4())
         if callable(default):
             default = default()
         return self.to_python(default)
+
+    def get_prepared_defaults(self, count: int) -> list[Any] | None:
+        """``count`` new canonical uuid4 strings for a ``uuid.uuid4`` or ``"gen_random_uuid()"``
+        default (valid by construction); ``None`` for any other default.
+
+        Returns:
+            The values, or ``None``.
+        """
+        if (self.default is _UUID4 or self.default == GEN_RANDOM_UUID) and self._exact_prep:
+            return _random_uuid_texts(count)
+        return None
 
     def _options(self) -> dict[str, Any]:
         return {}

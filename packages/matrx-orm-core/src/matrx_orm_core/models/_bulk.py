@@ -3,7 +3,10 @@
 Statement shapes (every identifier through ``quote_ident``, every value a bound parameter):
 
 * ``bulk_create``: ``INSERT INTO t (cols) SELECT * FROM unnest($1::type[], ...) RETURNING ...``,
-  one array parameter per column, so any number of rows fits in one statement. When the primary
+  one array parameter per column, so any number of rows fits in one statement. JSON, UUIDField
+  and DecimalField columns travel as ``text[]`` and are cast back (``"_0"::uuid``): JSON
+  because the driver would read a JSON list as an array dimension, the others because text
+  skips the driver's per-element encoding. When the primary
   key is not supplied (server-generated), the rows go through ``unnest(...) WITH ORDINALITY`` and
   ``ORDER BY`` the ordinality, and the returned rows are matched to the inputs by position;
   otherwise they are matched by primary key. Rows that leave a column without a client value
@@ -32,11 +35,15 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from matrx_orm_core import _caching, _execution
 from matrx_orm_core._quoting import quote_ident
 from matrx_orm_core.exceptions import ORMException, StateError, ValidationError
+from matrx_orm_core.fields.json import JSONField
+from matrx_orm_core.fields.numeric import DecimalField
+from matrx_orm_core.fields.text import UUIDField
 from matrx_orm_core.query.lookups import condition_node, prepare_condition
 from matrx_orm_core.sql import MAX_PARAMS, And, Delete, Node, Params, SQLNode, Table, Update
 from matrx_orm_core.transaction import transaction
@@ -246,19 +253,46 @@ def _is_array(db_type: str) -> bool:
 _JSON_TYPES = frozenset({"json", "jsonb"})
 
 
-def _carriers(types: Sequence[str]) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
+def _carriers(
+    types: Sequence[str], as_text: Sequence[bool] = ()
+) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
     """How each column travels through ``unnest``: its array element type and a cast after.
 
     JSON values travel as text (``json.dumps``) and are cast back, because the driver would
-    read a JSON list inside an array parameter as another array dimension.
+    read a JSON list inside an array parameter as another array dimension. Columns flagged in
+    ``as_text`` (see ``_text_carried``) travel as text too and are cast back by the server.
 
     Returns:
         ``(element types, casts)``; ``casts`` is empty when no column needs one.
     """
-    if not any(t in _JSON_TYPES for t in types):
+    text = [t in _JSON_TYPES or (bool(as_text) and as_text[i]) for i, t in enumerate(types)]
+    if not any(text):
         return tuple(types), ()
-    elements = tuple(["text" if t in _JSON_TYPES else t for t in types])
-    return elements, tuple([t if t in _JSON_TYPES else None for t in types])
+    elements = tuple(["text" if x else t for t, x in zip(types, text, strict=True)])
+    return elements, tuple([t if x else None for t, x in zip(types, text, strict=True)])
+
+
+def _text_carried(cls: type[Model], columns: Sequence[str], types: Sequence[str]) -> list[bool]:
+    """Which columns travel through ``unnest`` as text, cast back by the server.
+
+    ``uuid`` columns of a UUIDField (prepared values are canonical text) and ``numeric``
+    columns of a DecimalField (prepared values are ``Decimal``, sent as ``str(value)``, which
+    PostgreSQL parses to the same number and scale): text skips the driver's per-element
+    encoding, the largest client cost of these arrays.
+    """
+    fields = cls._meta.fields
+    carried = []
+    for name, db_type in zip(columns, types, strict=True):
+        kind = type(fields[name])
+        carried.append(
+            (kind is UUIDField and db_type == "uuid")
+            or (kind is DecimalField and (db_type == "numeric" or db_type.startswith("numeric(")))
+        )
+    return carried
+
+
+def _decimal_text(values: list[Any]) -> list[str | None]:
+    return [None if value is None else str(value) for value in values]
 
 
 def _array(values: list[Any], cast: str | None) -> list[Any]:
@@ -305,15 +339,88 @@ def _names(cls: type[Model], value: Any, what: str, operation: str) -> tuple[str
     return tuple(dict.fromkeys(names))
 
 
+class _Batch:
+    """Rows prepared column by column: every row has the same ``columns``; ``cells[i]`` holds
+    column ``i`` of every row and ``texts`` the JSON text of each JSON column."""
+
+    __slots__ = ("cells", "columns", "positions", "size", "texts")
+
+    def __init__(
+        self,
+        columns: tuple[str, ...],
+        cells: list[list[Any]],
+        texts: dict[str, list[str | None]],
+        size: int,
+    ) -> None:
+        self.columns = columns
+        self.cells = cells
+        self.texts = texts
+        self.size = size
+        self.positions = {name: i for i, name in enumerate(columns)}
+
+
 class _PreparedRow:
-    """One input row: its prepared column values and which columns the caller supplied."""
+    """One input row: its prepared column values, which columns the caller supplied, and the
+    JSON text of its JSON values (``texts``: ``None`` when the model has no JSON field).
 
-    __slots__ = ("index", "supplied", "values")
+    A row of a ``batch`` keeps no dict of its own: its values are ``batch.cells[...][index]``
+    (``values`` builds the dict on first use).
+    """
 
-    def __init__(self, index: int, values: dict[str, Any], supplied: tuple[str, ...]) -> None:
+    __slots__ = ("_values", "batch", "index", "supplied", "texts")
+
+    def __init__(
+        self,
+        index: int,
+        values: dict[str, Any] | None,
+        supplied: tuple[str, ...],
+        texts: dict[str, str | None] | None,
+        batch: _Batch | None = None,
+    ) -> None:
         self.index = index
-        self.values = values
+        self._values = values
         self.supplied = supplied
+        self.texts = texts
+        self.batch = batch
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The prepared values by field name (only the columns this row writes)."""
+        values = self._values
+        batch = self.batch
+        if values is None and batch is not None:
+            index = self.index
+            values = {
+                n: column[index] for n, column in zip(batch.columns, batch.cells, strict=True)
+            }
+            self._values = values
+        return values or {}
+
+    def columns(self) -> tuple[str, ...]:
+        """The names of the columns this row writes, in field order."""
+        return self.batch.columns if self.batch is not None else tuple(self.values)
+
+    def get(self, name: str) -> Any:
+        """The prepared value of column ``name`` (``KeyError`` when the row does not write it).
+
+        Raises:
+            KeyError: The row does not write ``name``.
+        """
+        batch = self.batch
+        if batch is None:
+            return self.values[name]
+        return batch.cells[batch.positions[name]][self.index]
+
+    def json_text(self, name: str) -> str | None:
+        """The JSON text of field ``name`` (encoded when the row was prepared, if it was)."""
+        batch = self.batch
+        if batch is not None and name in batch.texts:
+            return batch.texts[name][self.index]
+        texts = self.texts
+        if texts is not None and name in texts:
+            return texts[name]
+        value = self.get(name)
+        return None if value is None else json.dumps(value)
 
 
 def prepare_rows(
@@ -350,6 +457,8 @@ def prepare_rows(
     now = datetime.now(timezone.utc) if auto_now or auto_add else None
     # Fields without validators are prepared by ``get_db_prep_value`` directly; a failure is
     # redone through ``prepare_write`` below, which raises the model's error for that cell.
+    # JSON fields of the exact JSONField classes are checked and encoded once (``get_db_text``,
+    # whose prepared value is the value itself); the text is what ``unnest`` sends.
     plan = [
         (
             name,
@@ -358,17 +467,26 @@ def prepare_rows(
             name in auto_now,
             name in auto_add,
             None if field.validators else field.get_db_prep_value,
+            field.get_db_text
+            if isinstance(field, JSONField) and field._exact_prep and not field.validators
+            else None,
         )
         for name, field in meta.fields.items()
     ]
+    has_json = any(entry[6] is not None for entry in plan)
     names = tuple(meta.fields)
+    if rows:
+        columnwise = _prepare_columns(cls, rows, plan, names, now, keep_none, operation)
+        if columnwise is not None:
+            return columnwise
     prepared: list[_PreparedRow] = []
     append = prepared.append
     for index, row in enumerate(rows):
         values: dict[str, Any] = {}
+        texts: dict[str, str | None] | None = {} if has_json else None
         name, value = "", None
         try:
-            for name, field, has_default, is_now, is_add, prep in plan:
+            for name, field, has_default, is_now, is_add, prep, json_text in plan:
                 if name in row:
                     value = row[name]
                     if value is None and not keep_none:
@@ -383,7 +501,10 @@ def prepare_rows(
                         continue
                 if is_now or (is_add and value is None):
                     value = now
-                if prep is None:
+                if json_text is not None:
+                    texts[name] = json_text(value)  # type: ignore[index]
+                    values[name] = value
+                elif prep is None:
                     values[name] = prepare_write(cls, name, value, operation)
                 else:
                     values[name] = prep(value)
@@ -395,8 +516,81 @@ def prepare_rows(
         except (TypeError, ValueError, ArithmeticError) as err:
             _prepare(cls, name, value, operation, index)
             raise _as_row_error(cls, None, operation, index) from err
-        append(_PreparedRow(index, values, tuple([n for n in names if n in row])))
+        supplied = tuple([n for n in names if n in row]) if keep_none else ()
+        append(_PreparedRow(index, values, supplied, texts))
     return prepared
+
+
+_Plan = list[tuple[str, "Field[Any]", bool, bool, bool, Any, Any]]
+"""``prepare_rows``' per-field plan: name, field, has_default, auto_now, auto_now_add, the
+preparing callable (``None``: through ``prepare_write``) and the JSON text callable."""
+
+
+def _prepare_columns(
+    cls: type[Model],
+    rows: list[Any],
+    plan: _Plan,
+    names: tuple[str, ...],
+    now: datetime | None,
+    keep_none: bool,
+    operation: str,
+) -> list[_PreparedRow] | None:
+    """``prepare_rows`` one column at a time, for the common shape: every row has the same
+    keys and no value (given or default) is ``None``.
+
+    Each column is prepared with one ``map`` over the rows, and the rows' value dicts are
+    built from the columns at the end. The result is the same as the row-by-row loop's.
+
+    Returns:
+        The prepared rows, or ``None`` when the input does not have that shape or anything
+        fails (a rejected value, an object whose ``==`` raises): the caller then runs the
+        row-by-row loop, which gives the same result or raises the error for the first bad
+        cell in row order (callable defaults are then called again).
+    """
+    first = rows[0].keys()
+    for row in rows:
+        if row.keys() != first:
+            return None
+    count = len(rows)
+    columns: list[str] = []
+    cells: list[list[Any]] = []
+    json_columns: list[str] = []
+    json_cells: list[list[str | None]] = []
+    try:
+        for name, field, has_default, is_now, is_add, prep, json_text in plan:
+            if name in first:
+                column: list[Any] = list(map(itemgetter(name), rows))
+                if None in column:
+                    return None
+            elif has_default:
+                ready = None if prep is None or is_now else field.get_prepared_defaults(count)
+                if ready is not None:
+                    columns.append(name)
+                    cells.append(ready)
+                    continue
+                column = [field.get_default() for _ in range(count)]
+                if None in column:
+                    return None
+            elif is_now or is_add:
+                column = [now] * count
+            else:
+                continue
+            if is_now:
+                column = [now] * count
+            if json_text is not None:
+                json_columns.append(name)
+                json_cells.append(list(map(json_text, column)))
+            elif prep is None:
+                column = [prepare_write(cls, name, value, operation) for value in column]
+            else:
+                column = list(map(prep, column))
+            columns.append(name)
+            cells.append(column)
+    except Exception:  # any failure: the row-by-row loop raises it as it always has
+        return None
+    supplied = tuple([n for n in names if n in first]) if keep_none else ()
+    batch = _Batch(tuple(columns), cells, dict(zip(json_columns, json_cells, strict=True)), count)
+    return [_PreparedRow(index, None, supplied, None, batch) for index in range(count)]
 
 
 def _as_row_error(
@@ -445,17 +639,25 @@ def _match(
             f"for {len(group)} inputs (a rule or trigger changed the statement); nothing can be "
             "matched back to the inputs.",
         )
-    if by and all(name in group[0].values for name in by):
-        if all(
-            inst.__dict__[n] == row.values[n]
-            for row, inst in zip(group, instances, strict=True)
-            for n in by
-        ):
+    if by and all(name in group[0].columns() for name in by):
+        batch = group[0].batch
+        if batch is not None and len(group) == batch.size:  # the whole batch: compare columns
+            in_order = all(
+                [inst.__dict__[n] for inst in instances] == batch.cells[batch.positions[n]]
+                for n in by
+            )
+        else:
+            in_order = all(
+                inst.__dict__[n] == row.get(n)
+                for row, inst in zip(group, instances, strict=True)
+                for n in by
+            )
+        if in_order:
             return [(row.index, inst) for row, inst in zip(group, instances, strict=True)]
         fields = [cls._meta.fields[name] for name in by]
         try:
             found = {_key(fields, [inst.__dict__[n] for n in by]): inst for inst in instances}
-            pairs = [(row.index, found[_key(fields, [row.values[n] for n in by])]) for row in group]
+            pairs = [(row.index, found[_key(fields, [row.get(n) for n in by])]) for row in group]
         except (KeyError, TypeError, ValidationError):
             pass
         else:
@@ -466,9 +668,14 @@ def _match(
 def _groups(
     rows: Sequence[_PreparedRow], with_supplied: bool
 ) -> dict[tuple[Any, ...], list[_PreparedRow]]:
+    batch = rows[0].batch if rows else None
+    if batch is not None and len(rows) == batch.size and rows[-1].batch is batch:
+        # One batch (prepared column by column): every row has the same columns and supplied.
+        whole: tuple[Any, ...] = batch.columns
+        return {(whole, rows[0].supplied) if with_supplied else whole: list(rows)}
     groups: dict[tuple[Any, ...], list[_PreparedRow]] = {}
     for row in rows:
-        key: tuple[Any, ...] = tuple(row.values)
+        key: tuple[Any, ...] = row.columns()
         if with_supplied:
             key = (key, row.supplied)
         groups.setdefault(key, []).append(row)
@@ -509,7 +716,13 @@ def _statements(
             result.append((compiled, values, chunk))
         return result
     ordinality = not conflict and not all(name in columns for name in meta.pk_names)
-    elements, casts = _carriers(types)
+    carried = _text_carried(cls, columns, types)
+    elements, casts = _carriers(types, carried)
+    decimals = {
+        i
+        for i, name in enumerate(columns)
+        if carried[i] and type(meta.fields[name]) is DecimalField
+    }
     compiled = meta.compiled(
         ("bulk_unnest", columns, ordinality, conflict, updates),
         lambda: compile_statement(
@@ -526,11 +739,28 @@ def _statements(
             )
         ),
     )
-    arrays = [
-        _array([row.values[name] for row in group], casts[i] if casts else None)
-        for i, name in enumerate(columns)
-    ]
+    batch = group[0].batch
+    if batch is not None and len(group) == batch.size and batch.columns == columns:
+        # The whole batch, in input order: its columns are the arrays.
+        arrays: list[list[Any]] = [
+            batch.texts[name] if casts and casts[i] in _JSON_TYPES else batch.cells[i]
+            for i, name in enumerate(columns)
+        ]
+    else:
+        arrays = [
+            _json_column(group, name)
+            if casts and casts[i] in _JSON_TYPES
+            else [row.get(name) for row in group]
+            for i, name in enumerate(columns)
+        ]
+    for i in decimals:
+        arrays[i] = _decimal_text(arrays[i])
     return [(compiled, arrays, list(group))]
+
+
+def _json_column(group: Sequence[_PreparedRow], name: str) -> list[str | None]:
+    """The JSON text of column ``name`` for every row (encoded once, in ``prepare_rows``)."""
+    return [row.json_text(name) for row in group]
 
 
 async def _run_inserts(
