@@ -305,8 +305,9 @@ def test_for_update_property() -> None:
 
 def test_bad_chain_arguments(recording_db: Recorder) -> None:
     qb = QueryBuilder(QPost)
-    with pytest.raises(QueryError, match="Index access not supported, use slicing"):
+    with pytest.raises(TypeError, match="Index access not supported, use slicing") as info:
         qb[0]  # type: ignore[index]
+    assert isinstance(info.value, QueryError)
     with pytest.raises(QueryError, match="no step"):
         qb[::2]
     with pytest.raises(QueryError, match="non-negative"):

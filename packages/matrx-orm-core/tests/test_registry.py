@@ -85,8 +85,9 @@ def test_get_model_by_name() -> None:
     ModelRegistry.register(user)
     assert get_model_by_name("User") is user
     assert ModelRegistry.get_model_by_name("User", "main") is user
-    with pytest.raises(ConfigurationError) as info:
+    with pytest.raises(ValueError, match="not found") as info:  # upstream raised ValueError
         get_model_by_name("Missing")
+    assert isinstance(info.value, ConfigurationError)
     assert info.value.message.startswith(
         "Model Missing not found: Missing. Registered models: User (main)."
     )

@@ -43,11 +43,13 @@ __all__ = [
     "IntegrityError",
     "MatrxORMWarning",
     "MigrationError",
+    "ModelNotFoundError",
     "MultipleObjectsReturned",
     "ORMException",
     "OptimisticLockError",
     "ParameterError",
     "QueryError",
+    "QueryUsageError",
     "RelationshipError",
     "StateError",
     "SyncContextError",
@@ -203,6 +205,10 @@ class MultipleObjectsReturned(QueryError, LookupError):
             "Narrow the filters to a unique field such as the primary key, or use "
             "filter(...).all() / filter(...).first() when several rows are valid.",
         ]
+
+
+class QueryUsageError(QueryError, TypeError):
+    """A query was used in a way it does not support, e.g. ``qs[0]`` (also a ``TypeError``)."""
 
 
 class DatabaseError(ORMException):
@@ -406,6 +412,10 @@ class ConfigurationError(ORMException):
             else:
                 message = reason or "Invalid ORM configuration"
         super().__init__(message=message, model=model, details=merged)
+
+
+class ModelNotFoundError(ConfigurationError, ValueError):
+    """No registered model has the name asked for (also a ``ValueError``, as upstream raised)."""
 
 
 class DatabaseConfigError(ConfigurationError):

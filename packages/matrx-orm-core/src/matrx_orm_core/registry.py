@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Iterable
 from typing import ClassVar
 
-from .exceptions import ConfigurationError, MatrxORMWarning
+from .exceptions import ConfigurationError, MatrxORMWarning, ModelNotFoundError
 
 __all__ = ["ModelRegistry", "get_model_by_name", "model_registry"]
 
@@ -195,7 +195,7 @@ class ModelRegistry:
         raise cls._ambiguous(reference, candidates)
 
     @classmethod
-    def _not_found(cls, name: str, database: str | None) -> ConfigurationError:
+    def _not_found(cls, name: str, database: str | None) -> ModelNotFoundError:
         with cls._lock:
             known = sorted(f"{n} ({db})" for db, n in cls._models)
         where = f" for database {database!r}" if database else ""
@@ -205,7 +205,7 @@ class ModelRegistry:
             f"Import the module that defines {name} before using it, or register it with "
             "model_registry.register(cls)."
         )
-        return ConfigurationError(
+        return ModelNotFoundError(
             model=name, config_key="model_registry", reason=reason, message=reason
         )
 

@@ -15,7 +15,12 @@ from matrx_orm_core import _caching, _execution, hooks
 from matrx_orm_core._loop import run_sync
 from matrx_orm_core.connections import AsyncDatabaseManager
 from matrx_orm_core.drivers.base import Row
-from matrx_orm_core.exceptions import ConfigurationError, QueryError, TransactionError
+from matrx_orm_core.exceptions import (
+    ConfigurationError,
+    QueryError,
+    QueryUsageError,
+    TransactionError,
+)
 from matrx_orm_core.fields.base import OrderBy
 from matrx_orm_core.models import _persistence as _p
 from matrx_orm_core.sql import ForUpdate
@@ -271,10 +276,11 @@ class QueryBuilder(Generic[M]):
             A new builder.
 
         Raises:
-            QueryError: An integer index, a step, or a negative bound.
+            QueryUsageError: An integer index (also a ``TypeError``).
+            QueryError: A step, or a negative bound.
         """
         if not isinstance(index, slice):
-            raise QueryError(
+            raise QueryUsageError(
                 message="Index access not supported, use slicing (qb[a:b]) or first()/get()",
                 model=self.model_cls,
             )
