@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from matrx_orm_core import _caching, _execution, hooks
 from matrx_orm_core._loop import run_sync
-from matrx_orm_core.connections import AsyncDatabaseManager
 from matrx_orm_core.drivers.base import Row
 from matrx_orm_core.exceptions import (
     ConfigurationError,
@@ -26,6 +25,7 @@ from matrx_orm_core.models import _persistence as _p
 from matrx_orm_core.sql import ForUpdate
 from matrx_orm_core.transaction import in_transaction
 
+from ._results import CHUNK_SIZE, hydrate, iterate, model_value, plain_rows, value_dicts
 from .compiler import QueryShape, WhereShape, compile_query
 from .lookups import Condition, prepare_condition
 
@@ -35,9 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["CHUNK_SIZE", "QueryBuilder", "QuerySet", "model_value"]
 
 M = TypeVar("M", bound="Model")
-
-CHUNK_SIZE = 500
-"""Rows fetched per round trip by ``async for`` outside a transaction."""
 
 _Group = tuple[bool, tuple[Condition, ...]]
 
@@ -485,26 +482,7 @@ class QueryBuilder(Generic[M]):
         )
 
     def _hydrate(self, rows: Sequence[Row]) -> list[M]:
-        cls = self.model_cls
-        if self._columns is None:
-            return _p.hydrate_many(cls, rows)
-        deferred = self._deferred
-        blanks = dict.fromkeys(deferred)
-        converters = cls._meta.load_converters
-        result: list[M] = []
-        for row in rows:
-            obj = cls.__new__(cls)
-            data = obj.__dict__
-            data.update(blanks)
-            data.update(row.items())
-            for name, convert in converters:
-                value = data[name]
-                if value is not None:
-                    data[name] = convert(value)
-            data["_persisted"] = True
-            data["_deferred"] = deferred
-            result.append(obj)
-        return result
+        return hydrate(self, rows)
 
     def _store(self, instances: list[M]) -> None:
         if instances and self._columns is None:
@@ -638,26 +616,6 @@ class QueryBuilder(Generic[M]):
             return self._columns or self.model_cls._meta.select_columns
         return self._check(fields, operation)
 
-    def _converters(self, names: tuple[str, ...]) -> list[tuple[int, str, Any]]:
-        """``(position, name, converter)`` for the selected columns that need converting."""
-        converters = dict(self.model_cls._meta.load_converters)
-        return [(i, name, converters[name]) for i, name in enumerate(names) if name in converters]
-
-    def _plain(self, rows: Sequence[Row], names: tuple[str, ...]) -> list[list[Any]]:
-        conversions = self._converters(names)
-        table: list[list[Any]]
-        if rows and tuple(rows[0].keys()) != names:
-            # A field named twice: read every position by name.
-            table = [[row[name] for name in names] for row in rows]
-        else:
-            table = [list(row.values()) for row in rows]
-        for values in table if conversions else ():
-            for i, _name, convert in conversions:
-                value = values[i]
-                if value is not None:
-                    values[i] = convert(value)
-        return table
-
     async def values(self, *fields: str) -> list[dict[str, Any]]:
         """Rows as dicts of ``fields`` in the order given (no fields: every column).
 
@@ -668,25 +626,7 @@ class QueryBuilder(Generic[M]):
             FieldError: An unknown field name (nothing sent).
         """
         names = self._value_names(fields, "values")
-        rows = await self._rows("values", names)
-        if not rows:
-            return []
-        if tuple(rows[0].keys()) != names:
-            # A field named twice: the row has one column per position, the dict one key.
-            return [dict(zip(names, values, strict=True)) for values in self._plain(rows, names)]
-        conversions = self._converters(names)
-        if not conversions:
-            return [dict(row.items()) for row in rows]
-        result: list[dict[str, Any]] = []
-        append = result.append
-        for row in rows:
-            data = dict(row.items())
-            for _i, name, convert in conversions:
-                value = data[name]
-                if value is not None:
-                    data[name] = convert(value)
-            append(data)
-        return result
+        return value_dicts(self.model_cls, await self._rows("values", names), names)
 
     async def values_list(self, *fields: str, flat: bool = False) -> list[Any]:
         """Rows as tuples of ``fields``; with ``flat=True`` (one field) the bare values.
@@ -704,7 +644,7 @@ class QueryBuilder(Generic[M]):
             )
             raise _p.field_error(cls, None, reason)
         names = self._value_names(fields, "values_list")
-        plain = self._plain(await self._rows("values_list", names), names)
+        plain = plain_rows(self.model_cls, await self._rows("values_list", names), names)
         if flat:
             return [values[0] for values in plain]
         return [tuple(values) for values in plain]
@@ -796,79 +736,8 @@ class QueryBuilder(Generic[M]):
     # -- iteration ---------------------------------------------------------------------------
 
     def __aiter__(self) -> AsyncIterator[M]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[M]:
-        """Yield instances without loading the whole result.
-
-        Inside a transaction on this database a server-side cursor streams one consistent
-        snapshot. Outside, rows come in LIMIT/OFFSET pages of `CHUNK_SIZE` ordered by the query's
-        ordering plus the primary key; each page is its own statement, so rows written between
-        pages may be skipped or seen twice (use a transaction when that matters).
-        """
-        connections = _execution.current_connection.get()
-        conn = None if connections is None else connections.get(self.database)
-        if conn is not None:
-            sql, params = self._compiled("select")
-            driver = AsyncDatabaseManager.driver_for(self.database)
-            async for row in driver.stream(conn, sql, params, prefetch=CHUNK_SIZE):
-                yield self._hydrate([row])[0]
-            return
-        qb = self._clone()
-        pk_order = self._pk_order()
-        taken = {name for name, _ in self._order}
-        qb._order = self._order + tuple(term for term in pk_order if term[0] not in taken)
-        start = self._offset or 0
-        remaining = self._limit
-        while remaining is None or remaining > 0:
-            size = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
-            page = qb._clone()
-            page._limit = size
-            page._offset = start
-            batch = page._hydrate(await page._rows("iterate"))
-            for instance in batch:
-                yield instance
-            if len(batch) < size:
-                return
-            start += size
-            if remaining is not None:
-                remaining -= size
+        return iterate(self)
 
 
 QuerySet = QueryBuilder
 """Alias of :class:`QueryBuilder` (API.md §10.21)."""
-
-
-async def model_value(model_cls: type[Model], kind: str, lookups: Mapping[str, Any]) -> Any:
-    """``Model.count(**lookups)`` (``kind="count"``) or ``Model.exists`` (``"exists"``).
-
-    The same SQL, parameters and errors as ``QueryBuilder(model_cls).filter(**lookups)``
-    followed by the terminal, without building the intermediate builders.
-
-    Returns:
-        The value of the single-column result (``None`` when there is no row).
-
-    Raises:
-        ConfigurationError: ``model_cls`` is not a concrete model.
-        FieldError: Unknown field or lookup (nothing is sent).
-        ValidationError: A value does not suit its lookup or field.
-        DatabaseError: The server rejected the query.
-    """
-    if "_meta" not in vars(model_cls):
-        QueryBuilder(model_cls)  # raises the ConfigurationError for an abstract model
-    meta = model_cls._meta
-    conditions = [
-        prepare_condition(model_cls, key, value, "filter") for key, value in lookups.items()
-    ]
-    where: WhereShape = ((False, tuple([c.shape for c in conditions])),) if conditions else ()
-    shape: QueryShape = (kind, where, (), None, False, (), False, False, None, ())
-    compiled = compile_query(meta, shape)
-    values = tuple([v for c in conditions for v in c.values])
-    return await _execution.fetch_val(
-        meta.database,
-        compiled[0],
-        _p.params_for(compiled, values),
-        model=model_cls,
-        operation=kind,
-        filters=lookups,
-    )
