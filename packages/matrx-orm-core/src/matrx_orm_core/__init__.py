@@ -72,6 +72,7 @@ from .fields import (
     TextField,
     TimeField,
     UUIDField,
+    VersionField,
 )
 from .models import (
     CachePolicy,
@@ -158,6 +159,7 @@ __all__ = [
     "TextField",
     "TimeField",
     "UUIDField",
+    "VersionField",
     # models
     "CachePolicy",
     "ForeignKeyReference",

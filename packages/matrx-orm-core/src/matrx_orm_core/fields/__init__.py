@@ -10,6 +10,7 @@ from .numeric import BigIntegerField, DecimalField, FloatField, IntegerField, Sm
 from .relations import ForeignKey, ManyToManyField
 from .temporal import DateField, DateTimeField, TimeField
 from .text import CharField, TextField, UUIDField
+from .version import VersionField
 
 __all__ = [
     "NOT_PROVIDED",
@@ -33,4 +34,5 @@ __all__ = [
     "TimeField",
     "UUIDField",
     "Validator",
+    "VersionField",
 ]

@@ -21,6 +21,7 @@ from matrx_orm_core.fields import (
     TextField,
     TimeField,
     UUIDField,
+    VersionField,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "TextField",
     "TimeField",
     "UUIDField",
+    "VersionField",
 ]
