@@ -39,6 +39,7 @@ from matrx_orm_core.query.lookups import condition_node, prepare_condition
 from matrx_orm_core.sql import MAX_PARAMS, And, Delete, Params, SQLNode, Update
 from matrx_orm_core.transaction import transaction
 
+from . import _locking
 from ._bulk_prepare import (
     _groups,
     _instances,
@@ -373,6 +374,7 @@ async def bulk_update(cls: type[Model], objects: Any, fields: Any) -> int:
         raise _model_error(
             cls, operation, f"{cls.__name__}.bulk_update(): fields is empty; name the fields."
         )
+    _locking.reject_version_write(cls, names, operation)
     keys = [name for name in names if name in meta.pk_names]
     if keys:
         raise _model_error(
@@ -417,6 +419,7 @@ async def bulk_update(cls: type[Model], objects: Any, fields: Any) -> int:
                     elements,
                     arrays=slots(0, len(columns)),
                     casts=casts,
+                    bump=meta.version_name,
                 )
             ),
         )
@@ -433,7 +436,12 @@ async def bulk_update(cls: type[Model], objects: Any, fields: Any) -> int:
                 chunk = rows[start : start + per]
                 sql, params = _compile(
                     UpdateFrom(
-                        meta.table, meta.pk_names, names, types, rows=tuple(map(tuple, chunk))
+                        meta.table,
+                        meta.pk_names,
+                        names,
+                        types,
+                        rows=tuple(map(tuple, chunk)),
+                        bump=meta.version_name,
                     )
                 )
                 tag = await _execution.execute(
@@ -526,16 +534,20 @@ async def update_where(
             "(update_where({...}, status='archived')).",
         )
     check_names(cls, updates, operation)
+    _locking.reject_version_write(cls, updates, operation)
     set_values = [prepare_write(cls, name, value, operation) for name, value in updates.items()]
     names = tuple(updates)
     compiled: Compiled = meta.compiled(
         ("update_where", names, shape),
         lambda: compile_statement(
-            Update(
-                meta.table,
-                tuple(zip(names, slots(0, len(names)), strict=True)),
-                _where(shape, len(names)),
-                meta.select_columns,
+            _locking.bump_version(
+                meta,
+                Update(
+                    meta.table,
+                    tuple(zip(names, slots(0, len(names)), strict=True)),
+                    _where(shape, len(names)),
+                    meta.select_columns,
+                ),
             )
         ),
     )

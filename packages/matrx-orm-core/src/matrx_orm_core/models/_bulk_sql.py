@@ -116,7 +116,8 @@ class UpdateFrom(Node):
     """``UPDATE t AS "_t" SET "f" = "_v"."f" FROM <source> AS "_v"(keys, fields) WHERE keys``.
 
     The source is ``unnest(...)`` of one array per column (``casts[i]`` applied to a value after
-    unnesting, for JSON sent as text), or typed ``VALUES`` rows.
+    unnesting, for JSON sent as text), or typed ``VALUES`` rows. ``bump`` names a column to set
+    to ``"_t"."col" + 1`` as well (the model's VersionField, see ``models._locking``).
     """
 
     table: Table
@@ -126,6 +127,7 @@ class UpdateFrom(Node):
     arrays: tuple[Any, ...] | None = None
     rows: tuple[tuple[Any, ...], ...] = ()
     casts: tuple[str | None, ...] = ()
+    bump: str | None = None
 
     def as_sql(self, params: Params) -> str:
         t, v = quote_ident("_t"), quote_ident("_v")
@@ -140,6 +142,8 @@ class UpdateFrom(Node):
             cast = casts[i] if casts else None
             value = f"{v}.{quote_ident(name)}" + ("" if cast is None else f"::{cast}")
             sets.append(f"{quote_ident(name)} = {value}")
+        if self.bump is not None:
+            sets.append(f"{quote_ident(self.bump)} = {t}.{quote_ident(self.bump)} + 1")
         where = " AND ".join([f"{t}.{quote_ident(n)} = {v}.{quote_ident(n)}" for n in self.keys])
         return (
             f"UPDATE {self.table.as_sql(params)} AS {t} SET {', '.join(sets)} "

@@ -37,6 +37,8 @@ from matrx_orm_core.sql import (
     compile_sql,
 )
 
+from . import _locking
+
 if TYPE_CHECKING:
     from matrx_orm_core.fields import Field
 
@@ -440,27 +442,25 @@ async def update_instance_fields(
 ) -> None:
     """UPDATE ``names`` of the row found by primary key, ``RETURNING`` every column.
 
+    With a VersionField the UPDATE also sets ``version = version + 1`` and requires the row to
+    hold the instance's version (``models._locking``).
+
     Raises:
         ValidationError: A value (or the primary key) is not acceptable.
         DoesNotExist: No row has this primary key.
+        OptimisticLockError: The row's version is not the instance's (nothing was written).
     """
     cls = type(instance)
     meta = cls._meta
     data = instance.__dict__
     keys = list(pk_values) if pk_values is not None else _pk_values(cls, data, operation)
+    version = meta.version_name
+    if version is not None:
+        names = [name for name in names if name != version]
+        keys.append(_locking.expected_version(cls, data, operation))
     values = [prepare_write(cls, name, data.get(name), operation) for name in names]
     key = tuple(names)
-    compiled: Compiled = meta.compiled(
-        ("update", key),
-        lambda: compile_statement(
-            Update(
-                meta.table,
-                tuple(zip(key, slots(0, len(key)), strict=True)),
-                _pk_where(meta, len(key)),
-                meta.select_columns,
-            )
-        ),
-    )
+    compiled: Compiled = meta.compiled(("update", key), lambda: _compile_update(meta, key))
     row = await _execution.fetch_one(
         meta.database,
         compiled[0],
@@ -469,9 +469,21 @@ async def update_instance_fields(
         operation=operation,
     )
     if row is None:
+        if version is not None:
+            _caching.notify_write(cls, [pk_cache_key(meta, data)])
+            raise _locking.conflict_error(cls, data, keys[-1])
         lookup = {name: data.get(name) for name in meta.pk_names}
         raise cls.DoesNotExist(model=cls, filters=lookup).enrich(operation=operation)
     refresh(instance, row)
+
+
+def _compile_update(meta: ModelOptions, key: tuple[str, ...]) -> Compiled:
+    assignments = tuple(zip(key, slots(0, len(key)), strict=True))
+    where = _pk_where(meta, len(key))
+    if meta.version_name is not None:
+        expected = _Slot(len(key) + len(meta.pk_names))
+        assignments, where = _locking.guard_update(meta.version_name, assignments, where, expected)
+    return compile_statement(Update(meta.table, assignments, where, meta.select_columns))
 
 
 async def save_instance(instance: Model) -> None:
@@ -497,7 +509,7 @@ async def save_instance(instance: Model) -> None:
     names = [
         name for name in meta.non_pk_names if name not in deferred or name in meta.auto_now_fields
     ]
-    if names:
+    if names or meta.version_name is not None:
         await update_instance_fields(instance, names, "save", keys)
     _notify(cls, instance)
     if post_save.receivers:
@@ -509,6 +521,7 @@ async def update_instance(instance: Model, kwargs: Mapping[str, Any]) -> None:
     cls = type(instance)
     meta = cls._meta
     check_names(cls, kwargs, "update")
+    _locking.reject_version_write(cls, kwargs, "update")
     if not instance._persisted:
         raise StateError(
             model=cls,

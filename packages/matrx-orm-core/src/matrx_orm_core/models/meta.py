@@ -337,6 +337,27 @@ def _field_many_to_many(
     return refs, pending
 
 
+def _check_version_fields(
+    name: str, fields: Mapping[str, Field[Any]], primary_keys: list[str]
+) -> None:
+    versions = [key for key, f in fields.items() if getattr(f, "is_version_field", False)]
+    if versions and versions[0] in primary_keys:
+        raise _field_error(
+            model=name,
+            field=versions[0],
+            reason=f"{name}.{versions[0]} is a VersionField and cannot be part of the primary "
+            "key: the version changes on every save. Remove it from _primary_keys.",
+        )
+    if len(versions) > 1:
+        raise _field_error(
+            model=name,
+            field=versions[1],
+            reason=f"Model {name} declares {len(versions)} VersionFields "
+            f"({', '.join(versions)}); optimistic locking uses exactly one row version. Keep "
+            "one and make the others IntegerFields.",
+        )
+
+
 def _cache_policy(cls: type, name: str) -> CachePolicy:
     value = getattr(cls, "_cache_policy", CachePolicy.SHORT_TERM)
     try:
@@ -363,6 +384,7 @@ def _build_concrete(cls: type, name: str, namespace: Mapping[str, Any]) -> None:
     m2m_fields = {k: f for k, f in all_fields.items() if isinstance(f, ManyToManyField)}
     fields = {k: f for k, f in all_fields.items() if k not in m2m_fields}
     primary_keys = _primary_keys(cls, name, fields)
+    _check_version_fields(name, fields, primary_keys)
     foreign_keys = _foreign_keys(cls, fields)
     inverse = _inverse_foreign_keys(cls, name, fields)
     many_to_many = _declared_many_to_many(cls, name)

@@ -73,6 +73,8 @@ class ModelOptions:
     select_columns: tuple[str, ...] = field(init=False, repr=False)
     auto_now_fields: tuple[str, ...] = field(init=False, repr=False)
     auto_now_add_fields: tuple[str, ...] = field(init=False, repr=False)
+    version_name: str | None = field(init=False, repr=False)
+    """The ``VersionField`` guarding instance updates (optimistic locking), or ``None``."""
     sql_cache: dict[Hashable, Any] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -88,6 +90,10 @@ class ModelOptions:
             name
             for name, f in self.fields.items()
             if getattr(f, "auto_now_add", False) and not getattr(f, "auto_now", False)
+        )
+        self.version_name = next(
+            (name for name, f in self.fields.items() if getattr(f, "is_version_field", False)),
+            None,
         )
 
     @property

@@ -21,12 +21,13 @@ from matrx_orm_core.exceptions import (
     TransactionError,
 )
 from matrx_orm_core.fields.base import OrderBy
+from matrx_orm_core.models import _locking
 from matrx_orm_core.models import _persistence as _p
 from matrx_orm_core.sql import ForUpdate
 from matrx_orm_core.transaction import in_transaction
 
 from ._results import CHUNK_SIZE, hydrate, iterate, model_value, plain_rows, value_dicts
-from .compiler import QueryShape, WhereShape, compile_query
+from .compiler import QueryShape, WhereShape, build_node, compile_query
 from .lookups import Condition, prepare_condition
 
 if TYPE_CHECKING:
@@ -698,12 +699,19 @@ class QueryBuilder(Generic[M]):
                 reason=f"{cls.__name__}.filter(...).update() needs at least one field=value.",
             ).enrich(operation="update")
         self._check(values, "update")
+        _locking.reject_version_write(cls, values, "update")
         self._check_writable("update")
         names = tuple(name for name in meta.select_columns if name in values)
         prepared = [_p.prepare_write(cls, name, values[name], "update") for name in names]
         base = self._shape("update")
         shape: QueryShape = (*base[:9], names)
-        compiled = compile_query(meta, shape)
+        if meta.version_name is None:
+            compiled = compile_query(meta, shape)
+        else:  # every changed row's version goes up by one (models._locking)
+            compiled = meta.compiled(
+                ("qb_versioned", shape),
+                lambda: _p.compile_statement(_locking.bump_version(meta, build_node(meta, shape))),
+            )
         tag = await _execution.execute(
             self.database,
             compiled[0],
