@@ -1,0 +1,279 @@
+"""The programmatic migration API: ``makemigrations``, ``migrate``, ``rollback``, ``status``...
+
+Every function logs what it did on the ``matrx_orm_migrations`` loggers (the CLI prints);
+nothing here prints.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from matrx_orm_core.exceptions import MigrationError
+
+from ._render import migration_filename, render_empty, render_operations, suggest_name
+from .db import MigrationDB
+from .executor import MigrationExecutor, MigrationStatus, ProgressCallback
+from .loader import MigrationLoader
+
+if TYPE_CHECKING:
+    from matrx_orm_core.models import Model
+
+__all__ = [
+    "PlannedMigration",
+    "create_empty",
+    "makemigrations",
+    "migrate",
+    "migration_status",
+    "pending_migrations",
+    "plan_migration",
+    "rollback",
+    "sql_preview",
+    "status",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PlannedMigration:
+    """The file ``makemigrations`` would write (``plan_migration``'s result).
+
+    Attributes:
+        path: where the file goes.
+        source: its text.
+        operations: the diff operations it holds.
+        safety_issues: what the safety lint found (each has a ``message``).
+    """
+
+    path: Path
+    source: str
+    operations: list[Any]
+    safety_issues: list[Any] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """The migration's name (the file stem)."""
+        return self.path.stem
+
+
+async def pending_migrations(database: str, migrations_dir: str | Path = "migrations") -> list[str]:
+    """Names of migration files not applied to ``database`` yet, in apply order."""
+    executor = MigrationExecutor(MigrationDB(database), migrations_dir)
+    return await executor.pending()
+
+
+async def plan_migration(
+    database: str,
+    migrations_dir: str | Path = "migrations",
+    name: str | None = None,
+    schema: str = "public",
+    include_tables: Iterable[str] | None = None,
+    exclude_tables: Iterable[str] | None = None,
+    *,
+    allow_drop: bool = False,
+    models: Sequence[type[Model]] | None = None,
+) -> PlannedMigration | None:
+    """Compare the models with ``database`` and build the next migration file, unwritten.
+
+    Arguments as :func:`makemigrations`.
+
+    Returns:
+        The planned file, or ``None`` when models and database already match.
+
+    Raises:
+        MigrationError: migration files are pending (they are listed), both table lists were
+            given, or ``name`` is not a valid file-name part.
+    """
+    from .diff import SchemaDiff
+    from .table_filter import TableFilter
+
+    table_filter = None
+    if include_tables is not None or exclude_tables is not None:
+        table_filter = TableFilter(
+            include=set(include_tables) if include_tables is not None else None,
+            exclude=set(exclude_tables) if exclude_tables is not None else None,
+        )
+    loader = MigrationLoader(migrations_dir)
+    pending = await pending_migrations(database, migrations_dir)
+    if pending:
+        raise MigrationError(
+            migration=", ".join(pending),
+            original_error="migration files are pending",
+            message=(
+                f"Migration file(s) not applied to database {database!r} yet: "
+                f"{', '.join(pending)}. Run migrate first, so the new migration does not "
+                "repeat what they do."
+            ),
+        )
+    diff = SchemaDiff(
+        MigrationDB(database),
+        schema=schema,
+        table_filter=table_filter,
+        allow_drop=allow_drop,
+        models=models,
+    )
+    operations = list(await diff.compute_diff())
+    if not operations:
+        return None
+    latest = loader.latest_name()
+    filename = migration_filename(loader.next_number(), name or suggest_name(operations))
+    source = render_operations(operations, dependencies=[latest] if latest else [])
+    return PlannedMigration(
+        path=loader.migrations_dir / filename,
+        source=source,
+        operations=operations,
+        safety_issues=list(getattr(diff, "safety_issues", [])),
+    )
+
+
+async def makemigrations(
+    database: str,
+    migrations_dir: str | Path = "migrations",
+    name: str | None = None,
+    schema: str = "public",
+    include_tables: Iterable[str] | None = None,
+    exclude_tables: Iterable[str] | None = None,
+    *,
+    allow_drop: bool = False,
+    models: Sequence[type[Model]] | None = None,
+) -> Path | None:
+    """Write the next migration file from the difference between models and database.
+
+    Args:
+        database: the registered database to compare against.
+        migrations_dir: the directory of migration files (created when missing).
+        name: the file's name part (default: derived from the operations, API.md §5.2).
+        schema: the PostgreSQL schema compared.
+        include_tables: only these tables (mutually exclusive with ``exclude_tables``).
+        exclude_tables: every table but these.
+        allow_drop: emit ``DROP TABLE`` for tables without a model (never by default).
+        models: compare only these model classes (default: every registered model).
+
+    Returns:
+        The new file, or ``None`` when nothing changed.
+
+    Raises:
+        MigrationError: files are pending (listed), or both table lists were given.
+
+    Each safety issue the lint finds is reported as a ``MigrationSafetyWarning``.
+    """
+    planned = await plan_migration(
+        database,
+        migrations_dir,
+        name,
+        schema,
+        include_tables,
+        exclude_tables,
+        allow_drop=allow_drop,
+        models=models,
+    )
+    if planned is None:
+        logger.info("No changes detected.")
+        return None
+    from .lint import MigrationSafetyWarning
+
+    for issue in planned.safety_issues:
+        warnings.warn(str(issue.message), MigrationSafetyWarning, stacklevel=2)
+    planned.path.parent.mkdir(parents=True, exist_ok=True)
+    _write_new(planned.path, planned.source)
+    logger.info("Created migration: %s", planned.path)
+    return planned.path
+
+
+def _write_new(path: Path, source: str) -> None:
+    try:
+        with path.open("x", encoding="utf-8", newline="\n") as handle:
+            handle.write(source)
+    except FileExistsError as err:
+        raise MigrationError(
+            migration=path.stem,
+            original_error=err,
+            message=f"Migration file {path} already exists; pick another name.",
+        ) from err
+
+
+async def migrate(
+    database: str,
+    migrations_dir: str | Path = "migrations",
+    *,
+    fake: bool = False,
+    lock_timeout: float | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> list[str]:
+    """Apply the pending migrations of ``migrations_dir`` to ``database``.
+
+    See :meth:`MigrationExecutor.migrate`. Returns the applied names in order.
+    """
+    executor = MigrationExecutor(
+        MigrationDB(database), migrations_dir, lock_timeout=lock_timeout, on_progress=on_progress
+    )
+    return await executor.migrate(fake=fake)
+
+
+async def rollback(
+    database: str,
+    migrations_dir: str | Path = "migrations",
+    steps: int = 1,
+    *,
+    lock_timeout: float | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> list[str]:
+    """Roll back the last ``steps`` applied migrations of ``database``, newest first.
+
+    See :meth:`MigrationExecutor.rollback`. Returns the rolled-back names in order.
+    """
+    executor = MigrationExecutor(
+        MigrationDB(database), migrations_dir, lock_timeout=lock_timeout, on_progress=on_progress
+    )
+    return await executor.rollback(steps)
+
+
+async def status(
+    database: str, migrations_dir: str | Path = "migrations"
+) -> dict[str, MigrationStatus]:
+    """Each migration with ``"applied"`` or ``"pending"``, then recorded ones with no file
+    as ``"missing"``. Read-only."""
+    result = await MigrationExecutor(MigrationDB(database), migrations_dir).status()
+    if not result:
+        logger.info("  No migrations found.")
+    for name, state in result.items():
+        mark = {"applied": "[x]", "pending": "[ ]", "missing": "[?]"}[state]
+        logger.info("  %s %s%s", mark, name, " (file missing)" if state == "missing" else "")
+    return result
+
+
+migration_status = status
+"""The top-level name of :func:`status` (``matrx_orm.migration_status``)."""
+
+
+async def sql_preview(
+    database: str, migrations_dir: str | Path = "migrations"
+) -> dict[str, list[str]]:
+    """The statements ``migrate`` would run, by pending migration, without running them."""
+    return await MigrationExecutor(MigrationDB(database), migrations_dir).sql_preview()
+
+
+async def create_empty(
+    database: str, migrations_dir: str | Path = "migrations", name: str = "custom"
+) -> Path:
+    """Write an empty migration ``NNNN_<name>.py`` to fill in by hand.
+
+    ``database`` is not used (it is kept for the spec's signature). The new file depends on
+    the latest existing migration (its full stem).
+
+    Raises:
+        MigrationError: ``name`` is not letters, digits and underscores.
+    """
+    del database
+    loader = MigrationLoader(migrations_dir)
+    latest = loader.latest_name()
+    path = loader.migrations_dir / migration_filename(loader.next_number(), name)
+    loader.migrations_dir.mkdir(parents=True, exist_ok=True)
+    _write_new(path, render_empty(dependencies=[latest] if latest else []))
+    logger.info("Created migration: %s", path)
+    return path
