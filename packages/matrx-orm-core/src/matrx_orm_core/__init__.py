@@ -84,6 +84,7 @@ from .models import (
     ModelOptions,
 )
 from .query import QueryBuilder, QuerySet
+from .query.paginator import Page, Paginator
 from .registry import ModelRegistry, model_registry
 from .signals import (
     Signal,
@@ -171,6 +172,8 @@ __all__ = [
     "ModelRegistry",
     "model_registry",
     # queries
+    "Page",
+    "Paginator",
     "QueryBuilder",
     "QuerySet",
     "Signal",

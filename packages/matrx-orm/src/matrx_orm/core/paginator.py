@@ -1,8 +1,7 @@
-"""`Paginator` and `Page`.
-
-Its content arrives with issue #5; until then this module exports nothing.
-"""
+"""`Paginator` and `Page` (from matrx_orm_core.query.paginator)."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from matrx_orm_core.query.paginator import Page, Paginator
+
+__all__ = ["Page", "Paginator"]
