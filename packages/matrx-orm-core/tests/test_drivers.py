@@ -232,12 +232,18 @@ class _CodecRecorder:
     async def set_type_codec(self, name: str, **kwargs: Any) -> None:
         self.calls.append((name, kwargs))
 
+    async def fetchval(self, sql: str) -> Any:
+        self.calls.append(("fetchval", {"sql": sql}))
+        return None  # no hstore type in this database
+
 
 async def test_init_connection_sets_uuid_json_and_jsonb_codecs() -> None:
     recorder = _CodecRecorder()
     await init_connection(recorder)  # type: ignore[arg-type]
-    assert [name for name, _ in recorder.calls] == ["uuid", "json", "jsonb"]
-    for _name, kwargs in recorder.calls:
+    # uuid/json/jsonb here; point, money and the hstore lookup from drivers/_codecs.py.
+    names = [name for name, _ in recorder.calls]
+    assert names == ["uuid", "json", "jsonb", "point", "money", "fetchval"]
+    for _name, kwargs in recorder.calls[:3]:
         assert kwargs["schema"] == "pg_catalog"
         assert kwargs["format"] == "text"
     assert recorder.calls[0][1]["decoder"] is str

@@ -18,6 +18,7 @@ import asyncpg
 
 from matrx_orm_core.exceptions import ConfigurationError, ORMException
 
+from ._codecs import creates_extension, install_codecs, refresh_after_extension
 from ._errors import connection_error, state_error, timeout_error, translate_sqlstate
 from .base import Connection, Driver, NotificationHandler, Pool, Row
 
@@ -69,7 +70,9 @@ async def init_connection(connection: _RawConnection) -> None:
 
     uuid values come back as ``str`` and are sent from ``str`` or ``uuid.UUID``; json and jsonb
     are encoded with ``json.dumps`` and decoded with ``json.loads`` (a Python ``str`` is stored
-    as a JSON string). These are built-in types, so no catalog query is sent.
+    as a JSON string). These are built-in types, so no catalog query is sent for them. Then
+    ``_codecs.install_codecs`` adds point, money and, where the extension exists, hstore (one
+    ``pg_type`` query).
     """
     await connection.set_type_codec(
         "uuid", schema="pg_catalog", encoder=_encode_uuid, decoder=str, format="text"
@@ -78,6 +81,7 @@ async def init_connection(connection: _RawConnection) -> None:
         await connection.set_type_codec(
             name, schema="pg_catalog", encoder=_encode_json, decoder=json.loads, format="text"
         )
+    await install_codecs(connection)
 
 
 _PROXY_CLASS: Any = getattr(asyncpg.pool, "PoolConnectionProxy", None)
@@ -157,26 +161,46 @@ class AsyncpgConnection:
     async def execute(
         self, sql: str, params: Sequence[Any] = (), *, timeout: float | None = None
     ) -> str:
-        """Run a statement and return its command tag (multi-statement text when no params)."""
-        return await self.raw.execute(sql, *params, timeout=timeout)
+        """Run a statement and return its command tag (multi-statement text when no params).
+
+        Text without parameters that creates an extension refreshes the codecs (a new hstore
+        type needs one: see ``_codecs``).
+        """
+        status = await self.raw.execute(sql, *params, timeout=timeout)
+        if not params and creates_extension(sql):
+            await self._extension_created()
+        return status
+
+    async def _extension_created(self) -> None:
+        """Refresh the codecs after ``CREATE EXTENSION`` (statements without parameters only)."""
+        await refresh_after_extension(self.raw, getattr(self, "_pool", None))
 
     async def fetch(
         self, sql: str, params: Sequence[Any] = (), *, timeout: float | None = None
     ) -> list[Row]:
         """Run a query and return every row (asyncpg ``Record`` objects)."""
-        return cast("list[Row]", await self.raw.fetch(sql, *params, timeout=timeout))
+        rows = await self.raw.fetch(sql, *params, timeout=timeout)
+        if not params and creates_extension(sql):
+            await self._extension_created()
+        return cast("list[Row]", rows)
 
     async def fetch_one(
         self, sql: str, params: Sequence[Any] = (), *, timeout: float | None = None
     ) -> Row | None:
         """Run a query and return its first row, or ``None``."""
-        return cast("Row | None", await self.raw.fetchrow(sql, *params, timeout=timeout))
+        row = await self.raw.fetchrow(sql, *params, timeout=timeout)
+        if not params and creates_extension(sql):
+            await self._extension_created()
+        return cast("Row | None", row)
 
     async def fetch_val(
         self, sql: str, params: Sequence[Any] = (), *, timeout: float | None = None
     ) -> Any:
         """Run a query and return the first column of its first row, or ``None``."""
-        return await self.raw.fetchval(sql, *params, timeout=timeout)
+        value = await self.raw.fetchval(sql, *params, timeout=timeout)
+        if not params and creates_extension(sql):
+            await self._extension_created()
+        return value
 
     async def execute_many(
         self, sql: str, params_seq: Iterable[Sequence[Any]], *, timeout: float | None = None

@@ -1,4 +1,4 @@
-"""Numeric fields: Integer/BigInteger/SmallInteger, FloatField and DecimalField."""
+"""Numeric fields: Integer/BigInteger/SmallInteger, FloatField, DecimalField and MoneyField."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ __all__ = [
     "DecimalField",
     "FloatField",
     "IntegerField",
+    "MoneyField",
     "SmallIntegerField",
 ]
 
@@ -275,3 +276,42 @@ class DecimalField(Field[Decimal]):
 
     def _options(self) -> dict[str, Any]:
         return {"max_digits": self.max_digits, "decimal_places": self.decimal_places}
+
+
+MONEY_MAX_CENTS = 2**63 - 1
+"""PostgreSQL ``money`` is a 64-bit count of cents."""
+
+
+class MoneyField(DecimalField):
+    """An amount of money: PostgreSQL ``numeric(19,2)``, Python ``Decimal``.
+
+    A ``DecimalField`` with ``max_digits=19, decimal_places=2`` by default: exact, checked for
+    scale and size, never rounded silently. PostgreSQL's own ``money`` type is not the default
+    because its text form and its number of decimal places follow the server's
+    ``lc_monetary`` setting. For an existing ``money`` column pass ``db_type="money"``: values
+    travel in the binary format as a count of cents (so the column must use 2 decimal places,
+    as with the C and most other locales), and must fit its 64-bit range.
+
+    Args:
+        max_digits: Total digits (default 19).
+        decimal_places: Digits after the point (default 2).
+        **kwargs: Common ``Field`` options.
+    """
+
+    def __init__(self, max_digits: int | None = 19, decimal_places: int = 2, **kwargs: Any) -> None:
+        super().__init__(max_digits=max_digits, decimal_places=decimal_places, **kwargs)
+        if self.db_type == "money" and decimal_places != 2:
+            raise field_error(
+                reason="MoneyField(db_type='money') needs decimal_places=2: a money column "
+                "stores whole cents.",
+            )
+
+    def _check(self, value: Decimal) -> None:
+        super()._check(value)
+        if self.db_type == "money" and abs(value.scaleb(2)) > MONEY_MAX_CENTS:
+            raise self._invalid(
+                value,
+                "the value is outside the range of PostgreSQL money "
+                "(about +/-92233720368547758.07)",
+                "Use a smaller amount, or a numeric column (the MoneyField default).",
+            )

@@ -1,13 +1,14 @@
-"""Date and time fields: DateTimeField (timestamptz or timestamp), DateField and TimeField."""
+"""Date and time fields: DateTimeField (timestamptz or timestamp), DateField, TimeField and
+TimeDeltaField (interval)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, ClassVar
 
 from .base import Field, inherits_conversion
 
-__all__ = ["DateField", "DateTimeField", "TimeField"]
+__all__ = ["DateField", "DateTimeField", "TimeDeltaField", "TimeField"]
 
 UTC = timezone.utc
 
@@ -204,3 +205,24 @@ class TimeField(Field[time]):
 
     def _options(self) -> dict[str, Any]:
         return {"timezone": self.timezone}
+
+
+class TimeDeltaField(Field[timedelta]):
+    """A duration: PostgreSQL ``interval``, Python ``timedelta``.
+
+    Accepts ``timedelta`` only: a bare number is ambiguous (seconds? milliseconds?), so pass
+    ``timedelta(seconds=n)``. A ``timedelta`` is stored as days plus microseconds and comes back
+    exactly. An interval written by SQL with months or years (``interval '1 month'``) has no
+    exact ``timedelta``: it reads as 30 days per month and 365 days per year (the driver's
+    rule), so compare such values with care.
+    """
+
+    _python_type = timedelta
+    _default_db_type = "interval"
+
+    def to_python(self, value: Any) -> timedelta | None:
+        if value is None or type(value) is timedelta:
+            return value
+        if isinstance(value, timedelta):
+            return timedelta(value.days, value.seconds, value.microseconds)
+        raise self._type_error(value, "a timedelta")

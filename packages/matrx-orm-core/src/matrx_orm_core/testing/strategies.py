@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+import ipaddress
+import math
+from datetime import datetime, time, timedelta, timezone
 from decimal import Context, Decimal
 from typing import Any
 
 from hypothesis import strategies as st
 
 from matrx_orm_core.fields import (
+    ArrayField,
+    BinaryField,
     BooleanField,
     CharField,
     DateField,
@@ -18,24 +22,42 @@ from matrx_orm_core.fields import (
     Field,
     FloatField,
     ForeignKey,
+    HStoreField,
     IntegerField,
+    IPAddressField,
+    IPNetworkField,
     JSONField,
+    MacAddressField,
+    MoneyField,
+    PointField,
     TextField,
+    TimeDeltaField,
     TimeField,
     UUIDField,
 )
-from matrx_orm_core.fields.numeric import FLOAT4_MAX
+from matrx_orm_core.fields.array import PrimitiveArrayField
+from matrx_orm_core.fields.numeric import FLOAT4_MAX, MONEY_MAX_CENTS
 
 __all__ = [
+    "arrays",
+    "binaries",
     "booleans",
     "dates",
     "datetimes",
+    "equivalent",
     "decimals",
     "enum_values",
     "floats",
+    "hstores",
     "integers",
+    "ip_addresses",
+    "ip_networks",
     "json_values",
+    "mac_addresses",
+    "money",
+    "points",
     "texts",
+    "timedeltas",
     "times",
     "uuids",
     "values_for",
@@ -82,13 +104,14 @@ def floats(precision: str = "double", *, allow_special: bool = False) -> st.Sear
 def decimals(max_digits: int | None, decimal_places: int) -> st.SearchStrategy[Decimal]:
     """Decimals that fit ``numeric(max_digits, decimal_places)``, with exactly that scale.
 
-    With ``max_digits=None`` (unconstrained numeric): finite decimals of moderate size.
+    With ``max_digits=None`` (unconstrained numeric): finite decimals of up to 61 digits,
+    scaled by up to 10**±60.
     """
     if max_digits is None:
         return st.builds(
             lambda digits, exponent: Decimal(digits).scaleb(exponent),
-            st.integers(min_value=-(10**30), max_value=10**30),
-            st.integers(min_value=-30, max_value=30),
+            st.integers(min_value=-(10**60), max_value=10**60),
+            st.integers(min_value=-60, max_value=60),
         )
     limit = 10**max_digits - 1
     return st.integers(min_value=-limit, max_value=limit).map(
@@ -152,6 +175,87 @@ def enum_values(field: EnumField[Any]) -> st.SearchStrategy[Any]:
     return st.sampled_from(field.choices)
 
 
+def arrays(
+    elements: st.SearchStrategy[Any], *, allow_none_elements: bool = True, max_size: int = 8
+) -> st.SearchStrategy[list[Any]]:
+    """One-dimensional lists of ``elements`` (empty lists included; ``None`` elements too
+    unless ``allow_none_elements`` is False)."""
+    item = st.none() | elements if allow_none_elements else elements
+    return st.lists(item, max_size=max_size)
+
+
+def ip_addresses() -> st.SearchStrategy[Any]:
+    """``inet`` values as the database gives them back: IPv4/IPv6 addresses, and interfaces
+    (an address with a prefix shorter than the full length)."""
+    v4: st.SearchStrategy[Any] = st.ip_addresses(v=4)
+    v6: st.SearchStrategy[Any] = st.ip_addresses(v=6).filter(_unscoped)
+    addresses: st.SearchStrategy[Any] = v4 | v6
+    v4_iface = st.builds(lambda a, p: ipaddress.ip_interface(f"{a}/{p}"), v4, st.integers(0, 31))
+    v6_iface = st.builds(lambda a, p: ipaddress.ip_interface(f"{a}/{p}"), v6, st.integers(0, 127))
+    return addresses | v4_iface | v6_iface
+
+
+def ip_networks() -> st.SearchStrategy[Any]:
+    """``cidr`` values: IPv4 and IPv6 networks (host bits clear)."""
+    v4: st.SearchStrategy[Any] = st.ip_addresses(v=4)
+    v6: st.SearchStrategy[Any] = st.ip_addresses(v=6).filter(_unscoped)
+    return st.builds(_network, v4, st.integers(0, 32)) | st.builds(
+        _network, v6, st.integers(0, 128)
+    )
+
+
+def _unscoped(address: Any) -> bool:
+    return getattr(address, "scope_id", None) is None
+
+
+def _network(address: Any, prefix: int) -> Any:
+    return ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+
+
+def mac_addresses() -> st.SearchStrategy[str]:
+    """MAC addresses in lower-case colon form (what MacAddressField values are)."""
+    return st.binary(min_size=6, max_size=6).map(lambda b: ":".join(f"{x:02x}" for x in b))
+
+
+def hstores() -> st.SearchStrategy[dict[str, str | None]]:
+    """``hstore`` values: unicode keys to unicode values or ``None`` (empty dicts included)."""
+    return st.dictionaries(texts(20), st.none() | texts(40), max_size=6)
+
+
+def points(*, allow_special: bool = True) -> st.SearchStrategy[tuple[float, float]]:
+    """``(x, y)`` float pairs; NaN and infinities included unless ``allow_special`` is False."""
+    coord = st.floats(allow_nan=allow_special, allow_infinity=allow_special)
+    return st.tuples(coord, coord)
+
+
+def money(
+    max_digits: int | None = 19, decimal_places: int = 2, *, db_type: str = ""
+) -> st.SearchStrategy[Decimal]:
+    """MoneyField values: ``decimals`` of the field's precision (the 64-bit cent range for a
+    ``money`` column)."""
+    if db_type == "money":
+        return st.integers(-MONEY_MAX_CENTS, MONEY_MAX_CENTS).map(
+            lambda cents: Decimal(cents).scaleb(-2, context=_EXACT)
+        )
+    return decimals(max_digits, decimal_places)
+
+
+def binaries(max_size: int = 64) -> st.SearchStrategy[bytes]:
+    """``bytes`` of any content, NUL bytes included (empty included)."""
+    return st.binary(max_size=max_size)
+
+
+_INTERVAL_DAYS = 100_000_000
+"""Well inside both PostgreSQL's interval range and ``timedelta``'s."""
+
+
+def timedeltas() -> st.SearchStrategy[timedelta]:
+    """Durations with microsecond precision, negative ones included."""
+    return st.timedeltas(
+        min_value=timedelta(days=-_INTERVAL_DAYS), max_value=timedelta(days=_INTERVAL_DAYS)
+    )
+
+
 def values_for(field: Field[Any], *, allow_none: bool = False) -> st.SearchStrategy[Any]:
     """Valid Python values for ``field`` (None too when ``allow_none`` and the field is nullable).
 
@@ -167,6 +271,15 @@ def values_for(field: Field[Any], *, allow_none: bool = False) -> st.SearchStrat
 def _values_for(field: Field[Any]) -> st.SearchStrategy[Any]:
     if isinstance(field, ForeignKey):
         return _values_for(field.target_field)
+    if isinstance(field, ArrayField):
+        if isinstance(field, PrimitiveArrayField):
+            raise TypeError(
+                "No Hypothesis strategy for PrimitiveArrayField: its elements are not "
+                "described; use arrays(<element strategy>)."
+            )
+        return arrays(_values_for(field.item_type), allow_none_elements=field.item_type.nullable)
+    if isinstance(field, MoneyField):
+        return money(field.max_digits, field.decimal_places, db_type=field.db_type)
     if isinstance(field, CharField):
         return texts(field.max_length)
     if isinstance(field, (TextField,)):
@@ -176,7 +289,7 @@ def _values_for(field: Field[Any]) -> st.SearchStrategy[Any]:
     if isinstance(field, IntegerField):
         return integers(field.min_value, field.max_value)
     if isinstance(field, FloatField):
-        return floats(field.precision)
+        return floats(field.precision, allow_special=True)
     if isinstance(field, DecimalField):
         return decimals(field.max_digits, field.decimal_places)
     if isinstance(field, BooleanField):
@@ -191,4 +304,37 @@ def _values_for(field: Field[Any]) -> st.SearchStrategy[Any]:
         return json_values()
     if isinstance(field, EnumField):
         return enum_values(field)
+    if isinstance(field, IPAddressField):
+        return ip_addresses()
+    if isinstance(field, IPNetworkField):
+        return ip_networks()
+    if isinstance(field, MacAddressField):
+        return mac_addresses()
+    if isinstance(field, HStoreField):
+        return hstores()
+    if isinstance(field, PointField):
+        return points()
+    if isinstance(field, BinaryField):
+        return binaries()
+    if isinstance(field, TimeDeltaField):
+        return timedeltas()
     raise TypeError(f"No Hypothesis strategy for {type(field).__name__}; build one by hand.")
+
+
+def equivalent(a: Any, b: Any) -> bool:
+    """True when ``a`` and ``b`` are equal values of exactly the same type, NaN equal to NaN.
+
+    Compares lists, tuples and dicts element by element (so ``[nan]`` matches ``[nan]`` and
+    ``(1.0, 2.0)`` does not match ``[1.0, 2.0]``): the check a round-trip test needs.
+    """
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return (math.isnan(a) and math.isnan(b)) or a == b
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(equivalent(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(equivalent(a[k], b[k]) for k in a)
+    if isinstance(a, (datetime, time)):
+        return bool(a == b and a.utcoffset() == b.utcoffset())
+    return bool(a == b)
