@@ -27,6 +27,10 @@ CHUNK_SIZE = 500
 def hydrate(qb: QueryBuilder[M], rows: Sequence[Row]) -> list[M]:
     """``qb``'s instances from ``rows``: complete rows through ``hydrate_many``; partial rows
     (``only``/``defer``) with the unloaded fields blank and marked deferred."""
+    if qb._select_related:
+        from ._select_related import hydrate_related  # it calls back into this function
+
+        return hydrate_related(qb, rows)
     cls = qb.model_cls
     if qb._columns is None:
         return _p.hydrate_many(cls, rows)

@@ -28,6 +28,8 @@ from matrx_orm_core.transaction import in_transaction
 
 from ._results import CHUNK_SIZE, hydrate, iterate, model_value, plain_rows, value_dicts
 from .compiler import QueryShape, WhereShape, build_node, compile_query
+from ._select_related import JoinStep, compile_select_related
+from ._select_related_methods import SelectRelatedMethods
 from .lookups import Condition, prepare_condition
 
 if TYPE_CHECKING:
@@ -40,7 +42,7 @@ M = TypeVar("M", bound="Model")
 _Group = tuple[bool, tuple[Condition, ...]]
 
 
-class QueryBuilder(Generic[M]):
+class QueryBuilder(SelectRelatedMethods, Generic[M]):
     """A lazy, immutable query over ``model_cls``.
 
     Args:
@@ -91,6 +93,7 @@ class QueryBuilder(Generic[M]):
         self._limit: int | None = None
         self._offset: int | None = None
         self._for_update: ForUpdate | None = None
+        self._select_related: tuple[JoinStep, ...] = ()
 
     def _clone(self) -> QueryBuilder[M]:
         clone: QueryBuilder[M] = object.__new__(type(self))
@@ -108,6 +111,7 @@ class QueryBuilder(Generic[M]):
         clone._limit = self._limit
         clone._offset = self._offset
         clone._for_update = self._for_update
+        clone._select_related = self._select_related
         return clone
 
     def __repr__(self) -> str:
@@ -440,7 +444,11 @@ class QueryBuilder(Generic[M]):
         self, kind: str, columns: tuple[str, ...] | None = None
     ) -> tuple[str, tuple[Any, ...]]:
         meta = self.model_cls._meta
-        compiled = compile_query(meta, self._shape(kind, columns))
+        shape = self._shape(kind, columns)
+        if self._select_related and kind == "select" and columns is None:
+            compiled = compile_select_related(meta, shape, self._select_related)
+        else:
+            compiled = compile_query(meta, shape)
         values = self._wvalues
         if self._limit is not None or self._offset is not None:
             values = values + tuple(self._paging())
