@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 
 from matrx_orm_core import hooks
-from matrx_orm_core.exceptions import FieldError, IntegrityError, StateError, ValidationError
+from matrx_orm_core.exceptions import (
+    FieldError,
+    IntegrityError,
+    ParameterError,
+    StateError,
+    ValidationError,
+)
 from matrx_orm_core.fields import (
     BooleanField,
     CharField,
@@ -26,7 +32,7 @@ from matrx_orm_core.fields import (
     JSONField,
     UUIDField,
 )
-from matrx_orm_core.models import Model, _bulk
+from matrx_orm_core.models import Model, _bulk, _bulk_copy
 from matrx_orm_core.sql import Params, Table
 from matrx_orm_core.testing import Recorder
 
@@ -653,17 +659,25 @@ def test_cast_type_rejects_unsafe_db_types() -> None:
 async def test_values_chunks_stay_under_the_parameter_cap(
     recording_db: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # inet[] cannot go through COPY (its codec is not binary), so large groups use chunks.
+    class BHosts(Model):
+        id = IntegerField(primary_key=True)
+        hosts: Field[list[str]] = Field(db_type="inet[]", null=True)
+        _database = "recorded"
+
     monkeypatch.setattr(_bulk, "MAX_PARAMS", 4)
-    recording_db.add_result(rows=[{"id": 1, "tags": []}, {"id": 2, "tags": []}])
-    recording_db.add_result(rows=[{"id": 3, "tags": []}])
-    rows = await BTags.bulk_create([{"id": i, "tags": []} for i in (1, 2, 3)])
+    monkeypatch.setattr(_bulk_copy, "MAX_PARAMS", 4)
+    recording_db.add_result(rows=[{"id": 1, "hosts": []}, {"id": 2, "hosts": []}])
+    recording_db.add_result(rows=[{"id": 3, "hosts": []}])
+    rows = await BHosts.bulk_create([{"id": i, "hosts": []} for i in (1, 2, 3)])
+    returning = 'RETURNING "id", "hosts"'
     assert recording_db.statements == [
         ("BEGIN", ()),
         (
-            'INSERT INTO "b_tags" ("id", "tags") VALUES ($1, $2), ($3, $4) RETURNING "id", "tags"',
+            f'INSERT INTO "b_hosts" ("id", "hosts") VALUES ($1, $2), ($3, $4) {returning}',
             (1, [], 2, []),
         ),
-        ('INSERT INTO "b_tags" ("id", "tags") VALUES ($1, $2) RETURNING "id", "tags"', (3, [])),
+        (f'INSERT INTO "b_hosts" ("id", "hosts") VALUES ($1, $2) {returning}', (3, [])),
         ("COMMIT", ()),
     ]
     assert [r.id for r in rows] == [1, 2, 3]
@@ -712,3 +726,226 @@ async def test_bulk_upsert_with_array_columns_uses_values(recording_db: Recorder
             (1, ["a"]),
         )
     ]
+
+
+# --- bulk_create through COPY ---------------------------------------------------------------------
+
+STAGE_USER = (
+    'CREATE TEMP TABLE "_matrx_copy_0" ("id" text, "username" varchar(10), "is_active" boolean) '
+    "ON COMMIT DROP"
+)
+COPY_USER = 'COPY "_matrx_copy_0" ("id", "username", "is_active") FROM STDIN (FORMAT binary)'
+INSERT_USER = (
+    'INSERT INTO "user" ("id", "username", "is_active") SELECT "id"::uuid, "username", '
+    f'"is_active" FROM "_matrx_copy_0" RETURNING {COLS}'
+)
+
+
+@pytest.fixture
+def copy_from_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send groups of two rows or more through COPY."""
+    monkeypatch.setattr(_bulk_copy, "COPY_MIN_ROWS", 2)
+
+
+@pytest.mark.usefixtures("copy_from_two")
+async def test_bulk_create_copies_large_groups_through_a_staging_table(
+    recording_db: Recorder, cache: FakeCache
+) -> None:
+    recording_db.add_result(tag="CREATE TABLE")
+    recording_db.add_result(tag="COPY 2")
+    recording_db.add_result(rows=[urow(U2, "bob"), urow(U1, "al")])  # order not guaranteed
+    users = await BUser.bulk_create([{"id": U1, "username": "al"}, {"id": U2, "username": "bob"}])
+    assert recording_db.statements == [
+        ("BEGIN", ()),
+        (STAGE_USER, ()),
+        (COPY_USER, ((U1, "al", True), (U2, "bob", True))),
+        (INSERT_USER, ()),
+        ('DROP TABLE "_matrx_copy_0"', ()),
+        ("COMMIT", ()),
+    ]
+    assert [u.username for u in users] == ["al", "bob"]  # matched back by primary key
+    assert all(u._persisted for u in users)
+    # The same cache notices as the one-statement path, after the step's own transaction.
+    assert cache.calls == [
+        ("on_commit", "recorded"),
+        ("notify_write", BUser, [U1, U2]),
+        ("store", BUser, users),
+    ]
+
+
+async def test_small_groups_keep_the_single_unnest_statement(recording_db: Recorder) -> None:
+    assert _bulk_copy.COPY_MIN_ROWS > 2
+    recording_db.add_result(rows=[urow(U1, "al"), urow(U2, "bob")])
+    await BUser.bulk_create([{"id": U1, "username": "al"}, {"id": U2, "username": "bob"}])
+    assert len(recording_db.statements) == 1
+    assert recording_db.sql[0].startswith('INSERT INTO "user" ("id", "username", "is_active") ')
+    assert "unnest(" in recording_db.sql[0]
+
+
+@pytest.mark.usefixtures("copy_from_two")
+async def test_copy_carries_json_decimal_and_uuid_as_text(recording_db: Recorder) -> None:
+    class BDoc(Model):
+        id = UUIDField(primary_key=True)
+        price = DecimalField(max_digits=6, decimal_places=2)
+        body = JSONField(null=True)
+        _database = "recorded"
+
+    rows = [
+        {"id": U1, "price": Decimal("1.5"), "body": {"a": [1, "x"]}},
+        {"id": U2, "price": 2, "body": "s"},
+    ]
+    recording_db.add_result(tag="CREATE TABLE")
+    recording_db.add_result(tag="COPY 2")
+    recording_db.add_result(
+        rows=[
+            {"id": U1, "price": Decimal("1.50"), "body": {"a": [1, "x"]}},
+            {"id": U2, "price": Decimal("2.00"), "body": "s"},
+        ]
+    )
+    docs = await BDoc.bulk_create(rows)
+    assert recording_db.statements[1:5] == [
+        (
+            'CREATE TEMP TABLE "_matrx_copy_0" ("id" text, "price" text, "body" text) '
+            "ON COMMIT DROP",
+            (),
+        ),
+        (
+            'COPY "_matrx_copy_0" ("id", "price", "body") FROM STDIN (FORMAT binary)',
+            ((U1, "1.50", json.dumps({"a": [1, "x"]})), (U2, "2.00", json.dumps("s"))),
+        ),
+        (
+            'INSERT INTO "b_doc" ("id", "price", "body") SELECT "id"::uuid, '
+            '"price"::numeric(6,2), "body"::jsonb FROM "_matrx_copy_0" '
+            'RETURNING "id", "price", "body"',
+            (),
+        ),
+        ('DROP TABLE "_matrx_copy_0"', ()),
+    ]
+    assert [d.price for d in docs] == [Decimal("1.50"), Decimal("2.00")]
+
+
+@pytest.mark.usefixtures("copy_from_two")
+async def test_copy_without_a_supplied_key_orders_by_position(recording_db: Recorder) -> None:
+    recording_db.add_result(tag="CREATE TABLE")
+    recording_db.add_result(tag="COPY 2")
+    recording_db.add_result(
+        rows=[{"id": 7, "name": "a", "data": None}, {"id": 8, "name": "b", "data": None}]
+    )
+    items = await BItem.bulk_create([{"name": "a"}, {"name": "b"}])
+    assert recording_db.statements[1:5] == [
+        (
+            'CREATE TEMP TABLE "_matrx_copy_0" ("name" varchar(20), "_ord" bigint) ON COMMIT DROP',
+            (),
+        ),
+        (
+            'COPY "_matrx_copy_0" ("name", "_ord") FROM STDIN (FORMAT binary)',
+            (("a", 0), ("b", 1)),
+        ),
+        (
+            'INSERT INTO "app"."b_item" ("name") SELECT "name" FROM "_matrx_copy_0" '
+            'ORDER BY "_ord" RETURNING "id", "name", "data"',
+            (),
+        ),
+        ('DROP TABLE "_matrx_copy_0"', ()),
+    ]
+    assert [(i.id, i.name) for i in items] == [(7, "a"), (8, "b")]
+
+
+@pytest.mark.usefixtures("copy_from_two")
+async def test_copy_groups_by_columns_in_one_transaction(recording_db: Recorder) -> None:
+    recording_db.set_responder(
+        lambda sql, params: (
+            [urow(U1, "al"), urow(U3, "cy")]
+            if sql == INSERT_USER
+            else [urow(U2, "bob", email="b@x")]
+            if sql.startswith("INSERT")
+            else None
+        )
+    )
+    users = await BUser.bulk_create(
+        [
+            {"id": U1, "username": "al"},
+            {"id": U2, "username": "bob", "email": "b@x"},
+            {"id": U3, "username": "cy"},
+        ]
+    )
+    sql = recording_db.sql
+    assert sql[0] == "BEGIN"
+    assert sql[1:5] == [STAGE_USER, COPY_USER, INSERT_USER, 'DROP TABLE "_matrx_copy_0"']
+    assert "unnest(" in sql[5]  # the one-row group is below the threshold
+    assert sql[6] == "COMMIT"
+    assert [u.username for u in users] == ["al", "bob", "cy"]  # input order
+
+
+@pytest.mark.usefixtures("copy_from_two")
+async def test_copy_failure_rolls_back_and_names_the_model(recording_db: Recorder) -> None:
+    recording_db.add_result(tag="CREATE TABLE")
+    recording_db.add_server_error(
+        "22001", "value too long for type character varying(10)", column_name="username"
+    )
+    with pytest.raises(ParameterError) as info:
+        await BUser.bulk_create([{"id": U1, "username": "al"}, {"id": U2, "username": "bob"}])
+    assert info.value.model == "BUser"
+    assert info.value.operation == "bulk_create"
+    assert info.value.details["sql"] == COPY_USER
+    assert info.value.details["params"] == (2,)  # the row count, not every copied row
+    assert recording_db.sql == ["BEGIN", STAGE_USER, COPY_USER, "ROLLBACK"]
+    assert _bulk_copy._stages_in_use == set()
+
+
+@pytest.mark.usefixtures("copy_from_two")
+async def test_duplicate_key_at_the_insert_rolls_back(recording_db: Recorder) -> None:
+    recording_db.add_result(tag="CREATE TABLE")
+    recording_db.add_result(tag="COPY 2")
+    recording_db.add_server_error(
+        "23505", "duplicate key", constraint_name="user_pkey", detail=f"Key (id)=({U2})"
+    )
+    with pytest.raises(IntegrityError) as info:
+        await BUser.bulk_create([{"id": U1, "username": "al"}, {"id": U2, "username": "bob"}])
+    assert info.value.model == "BUser"
+    assert recording_db.sql == ["BEGIN", STAGE_USER, COPY_USER, INSERT_USER, "ROLLBACK"]
+
+
+@pytest.mark.usefixtures("copy_from_two")
+async def test_a_running_copy_makes_the_next_one_take_another_staging_table(
+    recording_db: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two tasks gathered inside one transaction share its connection; while one step holds
+    # "_matrx_copy_0" (simulated here), the other must not create a table of the same name.
+    monkeypatch.setattr(_bulk_copy, "_stages_in_use", {0})
+    recording_db.set_responder(
+        lambda sql, params: [urow(U1, "al"), urow(U2, "bob")] if sql.startswith("INSERT") else None
+    )
+    await BUser.bulk_create([{"id": U1, "username": "al"}, {"id": U2, "username": "bob"}])
+    assert recording_db.sql[1] == STAGE_USER.replace("_matrx_copy_0", "_matrx_copy_1")
+    assert recording_db.sql[4] == 'DROP TABLE "_matrx_copy_1"'
+    assert _bulk_copy._stages_in_use == {0}  # its own number is given back, the other kept
+
+
+async def test_array_columns_go_through_copy_above_the_parameter_cap(
+    recording_db: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_bulk_copy, "MAX_PARAMS", 4)
+    recording_db.add_result(tag="CREATE TABLE")
+    recording_db.add_result(tag="COPY 3")
+    recording_db.add_result(rows=[{"id": i, "tags": ["a"]} for i in (1, 2, 3)])
+    rows = await BTags.bulk_create([{"id": i, "tags": ["a"]} for i in (1, 2, 3)])
+    assert recording_db.statements[1:3] == [
+        ('CREATE TEMP TABLE "_matrx_copy_0" ("id" integer, "tags" text[]) ON COMMIT DROP', ()),
+        (
+            'COPY "_matrx_copy_0" ("id", "tags") FROM STDIN (FORMAT binary)',
+            ((1, ["a"]), (2, ["a"]), (3, ["a"])),
+        ),
+    ]
+    assert [r.id for r in rows] == [1, 2, 3]
+
+
+def test_copy_applies_only_to_binary_copyable_carriers() -> None:
+    big = _bulk_copy.COPY_MIN_ROWS
+    assert _bulk_copy.copy_applies(("integer", "varchar(10)", "text", "timestamptz"), big)
+    assert not _bulk_copy.copy_applies(("integer", "text"), big - 1)
+    # uuid/json arrays, hstore, inet: the driver's codecs for them are text-format only.
+    for odd in ("uuid[]", "jsonb[]", "hstore", "inet", "serial", "my_enum"):
+        assert not _bulk_copy.copy_applies(("integer", odd), big), odd
+    assert _bulk_copy.copy_applies(("integer", "integer[]"), 20_000)
+    assert not _bulk_copy.copy_applies(("integer", "integer[]"), 10)

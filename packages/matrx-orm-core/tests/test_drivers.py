@@ -29,6 +29,7 @@ from matrx_orm_core.exceptions import (
     ConfigurationError,
     ConnectionError,
     DatabaseError,
+    FieldError,
     IntegrityError,
     ParameterError,
     QueryError,
@@ -277,6 +278,19 @@ class _RawRecorder:
     async def executemany(self, sql: str, args: Any, *, timeout: float | None = None) -> None:
         self.calls.append(("executemany", sql, list(args), timeout))
 
+    async def copy_records_to_table(
+        self,
+        table_name: str,
+        *,
+        records: Any,
+        columns: Any = None,
+        schema_name: str | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        copied = [tuple(r) for r in records]
+        self.calls.append(("copy", table_name, columns, schema_name, copied, timeout))
+        return f"COPY {len(copied)}"
+
     async def add_listener(self, channel: str, callback: Any) -> None:
         self.listeners[channel] = callback
 
@@ -304,6 +318,31 @@ async def test_connection_adapter_forwards_positional_params() -> None:
         ("fetchval", "SELECT $1", (7,), 1.0),
         ("executemany", "INSERT INTO t VALUES ($1)", [(1,), (2,)], None),
     ]
+
+
+async def test_copy_records_passes_plain_names_to_asyncpgs_copy() -> None:
+    raw = _RawRecorder()
+    conn = AsyncpgConnection(raw)  # type: ignore[arg-type]
+    tag = await conn.copy_records(
+        'we"ird', ("a", "b c"), [(1, "x"), [2, "y"]], schema="s", timeout=3.0
+    )
+    assert tag == "COPY 2"
+    # asyncpg quotes the names itself (doubling '"', as quote_ident does): they go in plain.
+    assert raw.calls == [("copy", 'we"ird', ["a", "b c"], "s", [(1, "x"), (2, "y")], 3.0)]
+
+
+@pytest.mark.parametrize(
+    ("table", "columns", "schema"),
+    [("", ("a",), None), ("t", ("a", "x" * 64), None), ("t", ("a",), "bad\x00schema")],
+)
+async def test_copy_records_rejects_bad_names_before_sending(
+    table: str, columns: tuple[str, ...], schema: str | None
+) -> None:
+    raw = _RawRecorder()
+    conn = AsyncpgConnection(raw)  # type: ignore[arg-type]
+    with pytest.raises(FieldError):
+        await conn.copy_records(table, columns, [(1,) * len(columns)], schema=schema)
+    assert raw.calls == []
 
 
 async def test_listen_wraps_sync_and_async_handlers_and_unlisten_removes() -> None:

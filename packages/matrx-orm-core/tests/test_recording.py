@@ -19,6 +19,7 @@ from matrx_orm_core.drivers.base import Connection, Driver, Pool, Row
 from matrx_orm_core.exceptions import (
     ConnectionError,
     DatabaseConfigError,
+    FieldError,
     IntegrityError,
     TransactionError,
 )
@@ -225,6 +226,39 @@ async def test_execute_many_records_one_statement_per_parameter_tuple(
         ('INSERT INTO "t" ("a", "b") VALUES ($1, $2)', (1, "x")),
         ('INSERT INTO "t" ("a", "b") VALUES ($1, $2)', (2, "y")),
     ]
+
+
+async def test_copy_records_is_recorded_with_the_records_as_params(
+    driver: RecordingDriver,
+) -> None:
+    _, connection = await _connection(driver)
+
+    tag = await connection.copy_records('t"x', ("a", "b"), [(1, "x"), [2, None]], schema="app")
+
+    assert tag == "COPY 2"
+    assert driver.recorder.statements == [
+        ('COPY "app"."t""x" ("a", "b") FROM STDIN (FORMAT binary)', ((1, "x"), (2, None)))
+    ]
+
+
+async def test_copy_records_consumes_a_queued_result_or_error(driver: RecordingDriver) -> None:
+    _, connection = await _connection(driver)
+    driver.recorder.add_result(tag="COPY 99")
+    driver.recorder.add_server_error("23502", "null value in column", column_name="a")
+
+    assert await connection.copy_records("t", ("a",), [(1,)]) == "COPY 99"
+    with pytest.raises(RecordedServerError):
+        await connection.copy_records("t", ("a",), [(None,)])
+    assert driver.recorder.sql == ['COPY "t" ("a") FROM STDIN (FORMAT binary)'] * 2
+
+
+async def test_copy_records_checks_names_and_record_widths(driver: RecordingDriver) -> None:
+    _, connection = await _connection(driver)
+    with pytest.raises(FieldError):
+        await connection.copy_records("t", ("a", ""), [(1, 2)])
+    with pytest.raises(TypeError, match="2 values for 1 columns"):
+        await connection.copy_records("t", ("a",), [(1,), (1, 2)])
+    assert driver.recorder.statements == []
 
 
 async def test_a_queued_error_is_raised_as_the_same_object_after_recording(

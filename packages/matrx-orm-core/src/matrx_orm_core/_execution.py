@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from typing import Any
 
+from ._quoting import quote_ident
 from .config import get_config
 from .connections import AsyncDatabaseManager
 from .drivers.base import Connection, NotificationHandler, Row
@@ -17,6 +18,7 @@ __all__ = [
     "ACQUIRE_TIMEOUT",
     "SESSION_SAFE_OPERATIONS",
     "SerialConnection",
+    "copy_records",
     "current_connection",
     "execute",
     "execute_many",
@@ -139,6 +141,22 @@ class SerialConnection:
         self._check()
         async with self._lock:
             await self.wrapped.execute_many(sql, params_seq, timeout=timeout)
+
+    async def copy_records(
+        self,
+        table: str,
+        columns: Sequence[str],
+        records: Iterable[Sequence[Any]],
+        *,
+        schema: str | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """Load ``records`` into ``table`` with COPY (serialised)."""
+        self._check()
+        async with self._lock:
+            return await self.wrapped.copy_records(
+                table, columns, records, schema=schema, timeout=timeout
+            )
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """The driver's own transaction block (prefer ``matrx_orm_core.transaction``)."""
@@ -409,3 +427,44 @@ async def execute_many(
     except Exception as err:
         _raise(err, database, sql, params_seq, model, operation, filters, timeout)
         raise  # pragma: no cover - _raise always raises
+
+
+async def copy_records(
+    database: str,
+    table: str,
+    columns: Sequence[str],
+    records: Sequence[Sequence[Any]],
+    *,
+    schema: str | None = None,
+    model: type | str | None = None,
+    operation: str | None = None,
+    timeout: float | None = None,
+) -> int:
+    """Load ``records`` into ``table`` on ``database`` with COPY; return the rows copied.
+
+    Uses the transaction's connection when one is bound (COPY into a temporary table must run
+    on the connection that created it), otherwise a pooled one with the full session reset.
+
+    Raises:
+        DatabaseError: as :func:`execute`; the error's ``sql`` names the COPY target and its
+            ``params`` hold the row count, not the rows.
+    """
+    try:
+        conn = _bound(database)
+        if conn is not None:
+            tag = await conn.copy_records(table, columns, records, schema=schema, timeout=timeout)
+        else:
+            pool = AsyncDatabaseManager.cached_pool(
+                database
+            ) or await AsyncDatabaseManager.get_pool(database)
+            async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+                tag = await conn.copy_records(
+                    table, columns, records, schema=schema, timeout=timeout
+                )
+    except Exception as err:
+        target = ".".join(quote_ident(n) for n in (schema, table) if n is not None)
+        cols = ", ".join(quote_ident(c) for c in columns)
+        described = f"COPY {target} ({cols}) FROM STDIN (FORMAT binary)"
+        _raise(err, database, described, (len(records),), model, operation, None, timeout)
+        raise  # pragma: no cover - _raise always raises
+    return rows_affected(tag)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import asyncpg
 
+from matrx_orm_core._quoting import quote_ident
 from matrx_orm_core.exceptions import ConfigurationError, ORMException
 
 from ._codecs import creates_extension, install_codecs, refresh_after_extension
@@ -207,6 +208,28 @@ class AsyncpgConnection:
     ) -> None:
         """Run one statement per parameter tuple in a single pipelined round trip."""
         await self.raw.executemany(sql, params_seq, timeout=timeout)
+
+    async def copy_records(
+        self,
+        table: str,
+        columns: Sequence[str],
+        records: Iterable[Sequence[Any]],
+        *,
+        schema: str | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """``COPY table (columns) FROM STDIN (FORMAT binary)`` with asyncpg's binary encoders.
+
+        Every name is checked by ``quote_ident`` first (asyncpg quotes them the same way).
+        Columns whose type has one of the ORM's text-format codecs (uuid, json, jsonb) cannot
+        be copied (asyncpg has no binary encoder for them): copy such values into a ``text``
+        column instead, as bulk_create's staging table does.
+        """
+        for name in (table, *columns, *(() if schema is None else (schema,))):
+            quote_ident(name)
+        return await self.raw.copy_records_to_table(
+            table, records=records, columns=list(columns), schema_name=schema, timeout=timeout
+        )
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """A transaction block (asyncpg makes it a savepoint when one is open)."""

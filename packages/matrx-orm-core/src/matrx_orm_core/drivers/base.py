@@ -77,6 +77,25 @@ class Connection(Protocol):
         """Run one statement once per parameter tuple, in a single round trip where possible."""
         ...
 
+    async def copy_records(
+        self,
+        table: str,
+        columns: Sequence[str],
+        records: Iterable[Sequence[Any]],
+        *,
+        schema: str | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """Load ``records`` into ``table`` with ``COPY ... FROM STDIN`` and return its tag.
+
+        ``table``, ``schema`` and ``columns`` are plain (unquoted) names; the driver quotes them
+        with :func:`~matrx_orm_core._quoting.quote_ident`. Each record holds one value per
+        column, in ``columns`` order, in the form the driver's binary encoder for the column's
+        type takes. Returns the command tag (``"COPY 10000"``). COPY fires no RETURNING and no
+        rules; outside a transaction a failure leaves no row behind (COPY is one statement).
+        """
+        ...
+
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """A transaction block (a savepoint when one is already open on this connection)."""
         ...

@@ -40,6 +40,7 @@ from matrx_orm_core.sql import MAX_PARAMS, And, Delete, Params, SQLNode, Update
 from matrx_orm_core.transaction import transaction
 
 from . import _locking
+from ._bulk_copy import CopyStep, copy_applies
 from ._bulk_prepare import (
     _groups,
     _instances,
@@ -102,14 +103,18 @@ def _statements(
     group: Sequence[_PreparedRow],
     conflict: tuple[str, ...],
     updates: tuple[str, ...],
-) -> list[tuple[Compiled, list[Any], list[_PreparedRow]]]:
+) -> list[tuple[Compiled | CopyStep, list[Any], list[_PreparedRow]]]:
     """The compiled statement(s) inserting ``group`` and each one's values and rows."""
     meta = cls._meta
     returning = meta.select_columns
     types = _types(cls, columns)
+    if not conflict:
+        step = _copy_step(cls, columns, types, group)
+        if step is not None:
+            return [(step, [], list(group))]
     if any(_is_array(t) for t in types):
         per = max(1, MAX_PARAMS // len(columns))
-        result: list[tuple[Compiled, list[Any], list[_PreparedRow]]] = []
+        result: list[tuple[Compiled | CopyStep, list[Any], list[_PreparedRow]]] = []
         for start in range(0, len(group), per):
             chunk = list(group[start : start + per])
             width = len(columns)
@@ -132,11 +137,6 @@ def _statements(
     ordinality = not conflict and not all(name in columns for name in meta.pk_names)
     carried = _text_carried(cls, columns, types)
     elements, casts = _carriers(types, carried)
-    decimals = {
-        i
-        for i, name in enumerate(columns)
-        if carried[i] and type(meta.fields[name]) is DecimalField
-    }
     compiled = meta.compiled(
         ("bulk_unnest", columns, ordinality, conflict, updates),
         lambda: compile_statement(
@@ -153,6 +153,18 @@ def _statements(
             )
         ),
     )
+    return [(compiled, _column_arrays(cls, columns, group, casts, carried), list(group))]
+
+
+def _column_arrays(
+    cls: type[Model],
+    columns: tuple[str, ...],
+    group: Sequence[_PreparedRow],
+    casts: tuple[str | None, ...],
+    carried: Sequence[bool],
+) -> list[list[Any]]:
+    """One list per column of the group's values, as the carriers send them."""
+    meta = cls._meta
     batch = group[0].batch
     if batch is not None and len(group) == batch.size and batch.columns == columns:
         # The whole batch, in input order: its columns are the arrays.
@@ -167,25 +179,46 @@ def _statements(
             else [row.get(name) for row in group]
             for i, name in enumerate(columns)
         ]
-    for i in decimals:
-        arrays[i] = _decimal_text(arrays[i])
-    return [(compiled, arrays, list(group))]
+    for i, name in enumerate(columns):
+        if carried[i] and type(meta.fields[name]) is DecimalField:
+            arrays[i] = _decimal_text(arrays[i])
+    return arrays
+
+
+def _copy_step(
+    cls: type[Model],
+    columns: tuple[str, ...],
+    types: tuple[str, ...],
+    group: Sequence[_PreparedRow],
+) -> CopyStep | None:
+    """The COPY insert of a bulk_create group, or ``None`` when it is not used for the group."""
+    carried = _text_carried(cls, columns, types)
+    elements, casts = _carriers(types, carried)
+    if not copy_applies(elements, len(group)):
+        return None
+    arrays = _column_arrays(cls, columns, group, casts, carried)
+    ordinality = not all(name in columns for name in cls._meta.pk_names)
+    return CopyStep(columns, elements, casts, list(zip(*arrays, strict=True)), ordinality)
 
 
 async def _run_inserts(
     cls: type[M],
-    plan: Sequence[tuple[Compiled, list[Any], list[_PreparedRow], tuple[str, ...]]],
+    plan: Sequence[tuple[Compiled | CopyStep, list[Any], list[_PreparedRow], tuple[str, ...]]],
     total: int,
     operation: str,
 ) -> list[M]:
     meta = cls._meta
     database = meta.database
     results: list[M | None] = [None] * total
+    table_sql = meta.table.as_sql(Params())
 
     async def run() -> None:
         for compiled, values, group, by in plan:
-            if compiled[0] == "":
-                rows: list[Row] = []
+            rows: list[Row]
+            if isinstance(compiled, CopyStep):
+                rows = await compiled.run(cls, table_sql, operation)
+            elif compiled[0] == "":
+                rows = []
                 for _ in group:
                     row = await _execution.fetch_one(
                         database, _default_values_sql(cls), (), model=cls, operation=operation
@@ -203,7 +236,12 @@ async def _run_inserts(
             for index, instance in _match(cls, operation, group, hydrate_many(cls, rows), by):
                 results[index] = instance
 
-    if len(plan) > 1 or (plan and plan[0][0][0] == "" and len(plan[0][2]) > 1):
+    first = plan[0][0] if plan else None
+    if (
+        len(plan) > 1
+        or isinstance(first, CopyStep)
+        or (first is not None and first[0] == "" and len(plan[0][2]) > 1)
+    ):
         async with atomic(database):
             await run()
     else:
@@ -239,7 +277,7 @@ async def bulk_create(cls: type[M], objects_data: Any) -> list[M]:
     if not rows:
         return []
     pk_names = cls._meta.pk_names
-    plan: list[tuple[Compiled, list[Any], list[_PreparedRow], tuple[str, ...]]] = []
+    plan: list[tuple[Compiled | CopyStep, list[Any], list[_PreparedRow], tuple[str, ...]]] = []
     for key, group in _groups(rows, with_supplied=False).items():
         columns: tuple[str, ...] = key
         if not columns:
@@ -261,7 +299,8 @@ def _upsert_plan(
     update_fields: Any,
     operation: str,
 ) -> tuple[
-    list[_PreparedRow], list[tuple[Compiled, list[Any], list[_PreparedRow], tuple[str, ...]]]
+    list[_PreparedRow],
+    list[tuple[Compiled | CopyStep, list[Any], list[_PreparedRow], tuple[str, ...]]],
 ]:
     meta = cls._meta
     conflict = _names(cls, conflict_fields, "conflict_fields", operation)
@@ -304,7 +343,7 @@ def _upsert_plan(
                 conflict_key=shown,
             )
         seen[key] = row.index
-    plan: list[tuple[Compiled, list[Any], list[_PreparedRow], tuple[str, ...]]] = []
+    plan: list[tuple[Compiled | CopyStep, list[Any], list[_PreparedRow], tuple[str, ...]]] = []
     skip = set(conflict) | set(meta.pk_names)
     for key, group in _groups(rows, with_supplied=True).items():
         columns: tuple[str, ...] = key[0]

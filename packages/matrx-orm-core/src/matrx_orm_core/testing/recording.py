@@ -17,6 +17,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, context
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from matrx_orm_core._quoting import quote_ident
 from matrx_orm_core.exceptions import ConnectionError, ORMException, TransactionError
 
 if TYPE_CHECKING:
@@ -150,8 +151,10 @@ class Recorder:
     """The log of statements a recording driver received, and the queue of results to send.
 
     Every statement (``execute``, ``fetch``, ``fetch_one``, ``fetch_val``, each parameter tuple of
-    ``execute_many``, ``stream``) is appended to :attr:`statements` and consumes the next queued
-    result, first in first out. With the queue empty the :meth:`set_responder` callable answers;
+    ``execute_many``, ``stream``, ``copy_records``: its SQL is ``COPY "t" ("a", ...) FROM STDIN
+    (FORMAT binary)`` and its params the copied records) is appended to :attr:`statements` and
+    consumes the next queued result, first in first out. With the queue empty the
+    :meth:`set_responder` callable answers;
     without one a statement gets **no rows**: ``fetch`` returns ``[]``, ``fetch_one`` and
     ``fetch_val`` return ``None``, ``execute`` returns the derived tag with a count of 0
     (``"SELECT 0"``, ``"INSERT 0 0"``, ``"UPDATE 0"``).
@@ -283,8 +286,13 @@ class Recorder:
         if self._control_errors:
             raise self._control_errors.popleft()
 
-    def _answer(self, sql: str, params: Sequence[Any]) -> tuple[list[RecordedRow], str]:
-        """Record one statement and return its rows and command tag (or raise a queued error)."""
+    def _answer(
+        self, sql: str, params: Sequence[Any], row_count: int | None = None
+    ) -> tuple[list[RecordedRow], str]:
+        """Record one statement and return its rows and command tag (or raise a queued error).
+
+        ``row_count`` replaces the number of result rows in a derived tag (COPY returns none).
+        """
         bound = tuple(params)
         self.statements.append(Statement(sql, bound))
         source: Result | Responder | None
@@ -297,7 +305,27 @@ class Recorder:
         if result.error is not None:
             raise result.error
         rows = [_as_row(row) for row in result.rows]
-        return rows, result.tag if result.tag is not None else derive_tag(sql, len(rows))
+        if result.tag is not None:
+            return rows, result.tag
+        return rows, derive_tag(sql, len(rows) if row_count is None else row_count)
+
+    def _copy(
+        self,
+        table: str,
+        columns: Sequence[str],
+        records: Iterable[Sequence[Any]],
+        schema: str | None,
+    ) -> str:
+        target = ".".join([quote_ident(name) for name in (schema, table) if name is not None])
+        cols = ", ".join([quote_ident(name) for name in columns])
+        copied = tuple([tuple(record) for record in records])
+        for record in copied:
+            if len(record) != len(columns):
+                raise TypeError(
+                    f"copy_records(): a record has {len(record)} values for {len(columns)} columns"
+                )
+        sql = f"COPY {target} ({cols}) FROM STDIN (FORMAT binary)"
+        return self._answer(sql, copied, row_count=len(copied))[1]
 
     def _listen(self, channel: str, handler: NotificationHandler) -> None:
         self._listeners.setdefault(channel, []).append(handler)
@@ -356,6 +384,24 @@ class RecordingConnection:
     ) -> None:
         for params in params_seq:
             self.recorder._answer(sql, params)
+
+    async def copy_records(
+        self,
+        table: str,
+        columns: Sequence[str],
+        records: Iterable[Sequence[Any]],
+        *,
+        schema: str | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """Record ``COPY "t" ("a", "b") FROM STDIN (FORMAT binary)`` with the records as params.
+
+        The statement's ``params`` is the tuple of copied records (each a tuple), so a test can
+        assert exactly what was copied. It consumes one queued result like any statement (a
+        queued error makes it fail); the tag is ``"COPY <number of records>"`` unless the
+        queued result gives one.
+        """
+        return self.recorder._copy(table, columns, records, schema)
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self._transaction()
