@@ -30,10 +30,17 @@ _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 class RenderableOperation(Protocol):
     """What rendering needs from an operation (``diff.Operation`` provides it)."""
 
-    op_type: str
-    table: str
-    description: str
-    transactional: bool
+    @property
+    def op_type(self) -> str: ...
+
+    @property
+    def table(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def transactional(self) -> bool: ...
 
     def to_up_sql(self) -> list[str]: ...
 

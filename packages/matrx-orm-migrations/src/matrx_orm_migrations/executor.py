@@ -329,8 +329,10 @@ def _failure(name: str, err: Exception, *, atomic: bool, step: str = "up") -> Mi
             "It runs outside a transaction (atomic = False), so the statements before the "
             "failing one stay applied; check the database before retrying."
         )
+    text = err.message if isinstance(err, ORMException) else str(err)
     return MigrationError(
         migration=name,
         original_error=err,
-        message=(f"Migration '{name}' failed in {step}(): {type(err).__name__}: {err}. {outcome}"),
+        message=f"Migration '{name}' failed in {step}(): {type(err).__name__}: {text}. {outcome}",
+        details={"original_error": f"{type(err).__name__}: {text}", "step": step},
     )

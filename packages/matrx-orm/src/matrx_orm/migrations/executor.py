@@ -1,8 +1,7 @@
-"""`MigrationExecutor`: applying and rolling back migrations.
-
-Its content arrives with issue #8; until then this module exports nothing.
-"""
+"""``MigrationExecutor``: applying and rolling back migrations (from matrx_orm_migrations)."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from matrx_orm_migrations.executor import MigrationExecutor
+
+__all__ = ["MigrationExecutor"]

@@ -1,8 +1,7 @@
-"""`MigrationLoader` and `MigrationFile`: discovering migration files.
-
-Its content arrives with issue #8; until then this module exports nothing.
-"""
+"""``MigrationLoader`` and ``MigrationFile``: finding migration files (matrx_orm_migrations)."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from matrx_orm_migrations.loader import MigrationFile, MigrationLoader
+
+__all__ = ["MigrationFile", "MigrationLoader"]

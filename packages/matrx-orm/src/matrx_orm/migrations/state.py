@@ -1,8 +1,12 @@
-"""`MigrationState`: the `_matrx_migrations` tracking table.
-
-Its content arrives with issue #8; until then this module exports nothing.
-"""
+"""``MigrationState``: the ``_matrx_migrations`` tracking table (from matrx_orm_migrations)."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from matrx_orm_migrations.state import (
+    CREATE_TRACKING_TABLE_SQL,
+    TRACKING_TABLE,
+    AppliedMigration,
+    MigrationState,
+)
+
+__all__ = ["CREATE_TRACKING_TABLE_SQL", "TRACKING_TABLE", "AppliedMigration", "MigrationState"]
