@@ -491,8 +491,8 @@ class ForUpdate(Node):
 
 @dataclass(frozen=True, slots=True)
 class Select(Node):
-    """``SELECT [DISTINCT [ON (...)]] cols FROM table [WHERE w] [ORDER BY ...] [LIMIT $n]
-    [OFFSET $m] [FOR UPDATE ...]``.
+    """``SELECT [DISTINCT [ON (...)]] cols FROM table [WHERE w] [GROUP BY ...] [HAVING h]
+    [ORDER BY ...] [LIMIT $n] [OFFSET $m] [FOR UPDATE ...]``.
 
     ``columns=None`` selects ``*``. LIMIT and OFFSET are bound parameters (an int, or a `Node`
     such as ``Value(marker)``), so one statement text serves every page. ``distinct=True``
@@ -513,8 +513,11 @@ class Select(Node):
     distinct: bool = False
     distinct_on: tuple[ColumnRef, ...] = ()
     for_update: ForUpdate | None = None
+    group_by: tuple[ColumnRef, ...] = ()
+    having: SQLNode | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "group_by", _as_tuple(self.group_by))
         if self.columns is not None:
             columns = _as_tuple(self.columns)
             if not columns:
@@ -551,6 +554,10 @@ class Select(Node):
         elif self.distinct:
             head += "DISTINCT "
         sql = head + cols + " FROM " + self.table.as_sql(params) + _where(self.where, params)
+        if self.group_by:
+            sql += " GROUP BY " + ", ".join([_name(ref, params) for ref in self.group_by])
+        if self.having is not None:
+            sql += " HAVING " + self.having.as_sql(params)
         if self.order_by:
             sql += " ORDER BY " + render_order_by(self.order_by, params)
         if self.limit is not None:
@@ -567,7 +574,7 @@ class SelectCount(Node):
     """``SELECT count(*) FROM (query) AS "_q"``: counts what a whole query returns (DISTINCT,
     LIMIT and OFFSET included)."""
 
-    query: Select
+    query: Node
 
     def as_sql(self, params: Params) -> str:
         return "SELECT count(*) FROM (" + self.query.as_sql(params) + ') AS "_q"'
@@ -577,7 +584,7 @@ class SelectCount(Node):
 class SelectExists(Node):
     """``SELECT EXISTS(query)``."""
 
-    query: Select
+    query: Node
 
     def as_sql(self, params: Params) -> str:
         return "SELECT EXISTS(" + self.query.as_sql(params) + ")"

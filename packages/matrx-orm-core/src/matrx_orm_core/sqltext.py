@@ -28,6 +28,7 @@ Public API:
 * `scan` -- the statements of a text as `Statement` objects (``:name`` rewritten to ``$n``);
 * `split_statements` / `count_statements` -- the statements' original text, psql-style;
 * `is_read_only` -- whether every statement of a text only reads;
+* `positional_pieces` -- a text split around its ``$n`` placeholders (for renumbering);
 * `Statement` and `ScanError`.
 """
 
@@ -42,6 +43,7 @@ __all__ = [
     "Statement",
     "count_statements",
     "is_read_only",
+    "positional_pieces",
     "scan",
     "split_statements",
 ]
@@ -296,6 +298,56 @@ def scan(sql: str, *, strict: bool = True) -> list[Statement]:
                     begin_depth -= 1
     finish(n)
     return statements
+
+
+def positional_pieces(sql: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Split ``sql`` around its ``$n`` placeholders (outside strings, quoted identifiers,
+    dollar-quoted bodies and comments), so the text can be renumbered without editing it.
+
+    Returns:
+        ``(pieces, numbers)``: ``len(pieces) == len(numbers) + 1``; the text is
+        ``pieces[0] + "$" + numbers[0] + pieces[1] + ...``.
+
+    Raises:
+        ScanError: An unterminated quote, identifier, dollar-quoted body or comment.
+    """
+    pieces: list[str] = []
+    numbers: list[int] = []
+    n = len(sql)
+    i = copied = 0
+    while i < n:
+        ch = sql[i]
+        if ch == "-" and sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif ch == "/" and sql.startswith("/*", i):
+            i = _skip_block_comment(sql, i, True)
+        elif ch == "'" or ch == '"':
+            i = _skip_quoted(sql, i, ch, False, True)
+        elif ch == "$":
+            tag = _DOLLAR_TAG.match(sql, i)
+            number = None if tag is not None else _POSITIONAL.match(sql, i)
+            if tag is not None:
+                close = sql.find(tag.group(), tag.end())
+                if close < 0:
+                    raise ScanError(f"unterminated dollar-quoted text {tag.group()}")
+                i = close + len(tag.group())
+            elif number is not None:
+                pieces.append(sql[copied:i])
+                numbers.append(int(number.group()[1:]))
+                i = copied = number.end()
+            else:
+                i += 1
+        else:
+            word = _WORD.match(sql, i)
+            if word is None:
+                i += 1
+            elif word.group() in ("E", "e") and word.end() < n and sql[word.end()] == "'":
+                i = _skip_quoted(sql, word.end(), "'", True, True)
+            else:
+                i = word.end()
+    pieces.append(sql[copied:])
+    return tuple(pieces), tuple(numbers)
 
 
 def split_statements(sql: str) -> list[str]:

@@ -5,13 +5,22 @@ shapes (field, variant, value count, negation), the ordering, the select list, D
 LIMIT/OFFSET are present and the FOR UPDATE clause. The shape is the cache key in the model's
 ``sql_cache``; the entry is ``(sql, template, direct)`` (see ``models._persistence``), so a
 repeated query only maps its bound values onto the template.
+
+Expressions (``Q``, ``F``, functions, aggregates, windows, subqueries, CTEs) take part as
+`ExprLeaf` s: a hashable template without its values. A filter leaf sits in the where shape;
+annotations, GROUP BY, HAVING and CTEs form the `Extras` key beside the shape, and ``None``
+there keeps a plain query on exactly the path (and cache key) it had before expressions.
+Values are numbered: UPDATE assignments, WHERE, LIMIT, OFFSET, the extras in the order
+`Extras.leaves` lists them, then the ordering's expressions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from matrx_orm_core.exceptions import QueryError
 from matrx_orm_core.models import _persistence as _p
 from matrx_orm_core.sql import (
     And,
@@ -19,7 +28,9 @@ from matrx_orm_core.sql import (
     Delete,
     Exists,
     ForUpdate,
+    Node,
     Not,
+    Raw,
     Select,
     SelectCount,
     SelectExists,
@@ -28,15 +39,27 @@ from matrx_orm_core.sql import (
     Value,
 )
 
+from ._sqlnodes import Alias, Bind, CTEList, ExprLeaf, ScopeTable, Slot, WithQuery
 from .lookups import condition_node
 
 if TYPE_CHECKING:
     from matrx_orm_core.models.options import ModelOptions
 
-__all__ = ["QueryShape", "WhereShape", "compile_query"]
+    from .builder import QueryBuilder
 
-WhereShape = tuple[tuple[bool, tuple[tuple[str, str, int], ...]], ...]
-"""``((negated, ((field, variant, n_values), ...)), ...)``: one entry per filter/exclude call."""
+__all__ = [
+    "Extras",
+    "QueryShape",
+    "WhereShape",
+    "build_node",
+    "compile_query",
+    "subquery_template",
+    "where_node",
+]
+
+WhereShape = tuple[tuple[bool, tuple[Any, ...]], ...]
+"""``((negated, (condition, ...)), ...)``: one entry per filter/exclude call; a condition is
+``(field, variant, n_values)`` or an `ExprLeaf` (a ``Q``/expression filter)."""
 
 QueryShape = tuple[
     str,  # kind: select, count, exists, update, delete
@@ -53,11 +76,56 @@ QueryShape = tuple[
 """The cache key of one compiled query (model aside: each model has its own cache)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """The expression parts of a SELECT besides its filters (hashable: a cache key part).
+
+    Attributes:
+        annotations: ``(alias, leaf, is_aggregate)`` of the selected annotations, in order.
+        group_by: Field names, or leaves for annotation aliases.
+        having: Conditions ANDed into HAVING.
+        ctes: ``(name, leaf)`` of the WITH clause.
+        recursive: Whether the WITH clause is RECURSIVE.
+        group_all: Group by the selected field columns when an aggregate is selected and no
+            GROUP BY is given.
+    """
+
+    annotations: tuple[tuple[str, ExprLeaf, bool], ...] = ()
+    group_by: tuple[str | ExprLeaf, ...] = ()
+    having: tuple[ExprLeaf, ...] = ()
+    ctes: tuple[tuple[str, ExprLeaf], ...] = ()
+    recursive: bool = False
+
+    def leaves(self) -> list[ExprLeaf]:
+        """The leaves in value order (annotations, group by, having, CTEs); the ordering's
+        leaves follow them."""
+        result = [leaf for _, leaf, _ in self.annotations]
+        result += [leaf for leaf in self.group_by if isinstance(leaf, ExprLeaf)]
+        result += list(self.having)
+        result += [leaf for _, leaf in self.ctes]
+        return result
+
+
 def _counter(start: int) -> Iterator[_p._Slot]:
     index = start
     while True:
         yield _p._Slot(index)
         index += 1
+
+
+def _relative() -> Iterator[Slot]:
+    index = 0
+    while True:
+        yield Slot(index)
+        index += 1
+
+
+def _bind(leaf: ExprLeaf, slots: Iterator[Any]) -> Bind:
+    return Bind(leaf.template, tuple([next(slots) for _ in range(leaf.count)]))
+
+
+def _marker(marker: Any) -> Node:
+    return marker if isinstance(marker, Node) else Value(marker)
 
 
 def where_node(shape: WhereShape, slots: Iterator[Any]) -> SQLNode | None:
@@ -68,7 +136,10 @@ def where_node(shape: WhereShape, slots: Iterator[Any]) -> SQLNode | None:
     """
     children: list[SQLNode] = []
     for negated, conditions in shape:
-        nodes = [condition_node(field, variant, slots) for field, variant, _ in conditions]
+        nodes = [
+            condition_node(cond[0], cond[1], slots) if type(cond) is tuple else _bind(cond, slots)
+            for cond in conditions
+        ]
         if negated:
             children.append(Not(And(tuple(nodes))))
         else:
@@ -76,50 +147,164 @@ def where_node(shape: WhereShape, slots: Iterator[Any]) -> SQLNode | None:
     return And(tuple(children)) if children else None
 
 
-def _select(meta: ModelOptions, shape: QueryShape, slots: Iterator[Any]) -> Select:
+def _select(
+    meta: ModelOptions,
+    shape: QueryShape,
+    slots: Iterator[Any],
+    extras: Extras | None = None,
+    table: Any = None,
+) -> Node:
     _, where, order, columns, distinct, distinct_on, has_limit, has_offset, for_update, _ = shape
     where_sql = where_node(where, slots)
-    return Select(
-        meta.table,
-        columns if columns is not None else meta.select_columns,
+    limit = _marker(next(slots)) if has_limit else None
+    offset = _marker(next(slots)) if has_offset else None
+    table = meta.table if table is None else table
+    if extras is None:
+        return Select(
+            table,
+            columns if columns is not None else meta.select_columns,
+            where_sql,
+            order_by=order,
+            limit=limit,
+            offset=offset,
+            distinct=distinct,
+            distinct_on=distinct_on,
+            for_update=for_update,
+        )
+    annotations = {alias: (_bind(leaf, slots), agg) for alias, leaf, agg in extras.annotations}
+    group: tuple[Any, ...] = tuple(
+        [g if isinstance(g, str) else _bind(g, slots) for g in extras.group_by]
+    )
+    having = [_bind(leaf, slots) for leaf in extras.having]
+    ctes = tuple([(name, _bind(leaf, slots)) for name, leaf in extras.ctes])
+    order = tuple([(_bind(t, slots) if isinstance(t, ExprLeaf) else t, desc) for t, desc in order])
+    cols: tuple[Any, ...]
+    if columns is None:
+        cols = meta.select_columns + tuple([Alias(n, a) for a, (n, _) in annotations.items()])
+    else:
+        cols = tuple([Alias(annotations[c][0], c) if c in annotations else c for c in columns])
+    if not group and (having or any(agg for _, agg in annotations.values())):
+        group = tuple([col for col in cols if isinstance(col, str)])
+    elif group and columns is None and not set(meta.pk_names) <= set(group):
+        raise QueryError(
+            message=(
+                f"group_by{tuple(g for g in extras.group_by if isinstance(g, str))!r} selects "
+                "groups, not rows: read them with .values('field', 'alias', ...) rather than "
+                "all()/first()/get()"
+            ),
+        )
+    node: Node = Select(
+        table,
+        cols,
         where_sql,
         order_by=order,
-        limit=Value(next(slots)) if has_limit else None,
-        offset=Value(next(slots)) if has_offset else None,
+        limit=limit,
+        offset=offset,
         distinct=distinct,
         distinct_on=distinct_on,
         for_update=for_update,
+        group_by=group,
+        having=And(tuple(having)) if having else None,
     )
+    if ctes:
+        node = WithQuery(CTEList(ctes, extras.recursive), node)
+    return node
 
 
-def build_node(meta: ModelOptions, shape: QueryShape) -> SQLNode:
+def build_node(
+    meta: ModelOptions,
+    shape: QueryShape,
+    extras: Extras | None = None,
+    sets: tuple[ExprLeaf | None, ...] = (),
+) -> SQLNode:
     """The statement node of ``shape`` with ``_Slot`` markers for its values.
 
     Values are numbered: UPDATE assignments first, then the WHERE values in text order, then
-    LIMIT and OFFSET.
+    LIMIT and OFFSET, then the `Extras` leaves.
+
+    Args:
+        meta: The model's options.
+        shape: The query shape.
+        extras: Annotations, grouping and CTEs (SELECT, count and exists only).
+        sets: For an UPDATE, one entry per column of ``shape[9]``: the leaf of an expression
+            value, or ``None`` for a plain value (empty: every value is plain).
 
     Returns:
         The node.
     """
     kind = shape[0]
     if kind == "select":
-        return _select(meta, shape, _counter(0))
+        return _select(meta, shape, _counter(0), extras)
     if kind in ("count", "exists"):
-        plain = not (shape[4] or shape[5] or shape[6] or shape[7])
+        plain = not (shape[4] or shape[5] or shape[6] or shape[7]) and extras is None
         if plain:
             where = where_node(shape[1], _counter(0))
             return Count(meta.table, where) if kind == "count" else Exists(meta.table, where)
-        inner = _select(meta, shape, _counter(0))
+        inner = _select(meta, shape, _counter(0), extras)
         return SelectCount(inner) if kind == "count" else SelectExists(inner)
     if kind == "update":
         names = shape[9]
         slots = _counter(0)
-        assignments = tuple((name, next(slots)) for name in names)
+        leaves = sets or (None,) * len(names)
+        assignments = tuple(
+            [
+                (name, next(slots) if leaf is None else _bind(leaf, slots))
+                for name, leaf in zip(names, leaves, strict=True)
+            ]
+        )
         return Update(meta.table, assignments, where_node(shape[1], slots))
     return Delete(meta.table, where_node(shape[1], _counter(0)))
 
 
-def compile_query(meta: ModelOptions, shape: QueryShape) -> _p.Compiled:
+def subquery_template(query: QueryBuilder[Any], mode: str) -> tuple[SQLNode, tuple[Any, ...]]:
+    """A QuerySet as a template with its own values, to embed in another statement.
+
+    Args:
+        query: The inner query.
+        mode: ``"scalar"`` (``Subquery``: exactly one column), ``"exists"`` (``Exists``:
+            selects ``1``) or ``"cte"`` (a CTE body: its own columns, its table not aliased).
+
+    Returns:
+        ``(template, values)``.
+
+    Raises:
+        QueryError: A scalar subquery that does not select exactly one column.
+    """
+    meta = query.model_cls._meta
+    columns: tuple[str, ...] | None
+    scalar = mode == "scalar"
+    if scalar:
+        chosen = query._columns or ()
+        if len(chosen) > 1:
+            chosen = tuple([c for c in chosen if c not in meta.pk_names]) or chosen
+        if len(chosen) != 1:
+            raise QueryError(
+                message=(
+                    f"Subquery({query.model_cls.__name__}...) must select exactly one column: "
+                    f"add .select('field') (it selects {list(chosen) or 'every column'})"
+                ),
+                model=query.model_cls,
+            )
+        columns = chosen
+    else:
+        columns = query._columns
+    shape = query._shape("select", columns)
+    extras, extra_values = query._extras(columns)
+    values = (*query._wvalues, *query._paging(), *extra_values)
+    table = ScopeTable(meta.table_name, meta.db_schema) if mode != "cte" else None
+    node = _select(meta, shape, _relative(), extras, table)
+    exists = mode == "exists"
+    if exists and isinstance(node, Select) and (extras is None or not extras.annotations):
+        node = replace(node, columns=(Raw("1"),))
+    return node, values
+
+
+def compile_query(
+    meta: ModelOptions,
+    shape: QueryShape,
+    extras: Extras | None = None,
+    sets: tuple[ExprLeaf | None, ...] = (),
+) -> _p.Compiled:
     """The cached ``(sql, template, direct)`` entry of ``shape``, compiled on first use.
 
     Returns:
@@ -129,4 +314,9 @@ def compile_query(meta: ModelOptions, shape: QueryShape) -> _p.Compiled:
         FieldError: An identifier is invalid.
         QueryError: The shape is not valid SQL (e.g. DISTINCT ON against the ordering).
     """
-    return meta.compiled(("qb", shape), lambda: _p.compile_statement(build_node(meta, shape)))  # type: ignore[no-any-return]
+    if extras is None and not sets:
+        return meta.compiled(("qb", shape), lambda: _p.compile_statement(build_node(meta, shape)))  # type: ignore[no-any-return]
+    return meta.compiled(  # type: ignore[no-any-return]
+        ("qbx", shape, extras, sets),
+        lambda: _p.compile_statement(build_node(meta, shape, extras, sets)),
+    )

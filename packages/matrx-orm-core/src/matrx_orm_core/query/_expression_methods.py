@@ -1,0 +1,604 @@
+"""The QuerySet methods of expressions: Q filters, annotate, group_by, having, aggregate,
+with_cte, expression ordering and expression updates.
+
+``QueryBuilder`` inherits `ExpressionMethods`. Everything expression-related lives in one
+attribute, ``_x`` (an `ExprState`, or ``None`` for a plain query), so a query that uses no
+expression pays one ``is None`` test on top of the plain path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from matrx_orm_core import _caching, _execution, hooks
+from matrx_orm_core.exceptions import QueryError, QueryUsageError
+from matrx_orm_core.models import _locking
+from matrx_orm_core.models import _persistence as _p
+from matrx_orm_core.sql import And, Not, SQLNode, Update
+
+from ._sqlnodes import ExprLeaf, Shift
+from .compiler import Extras, QueryShape, build_node, where_node
+from .cte import CTE
+from .expressions import (
+    Annotation,
+    BaseExpression,
+    OrderedExpression,
+    Resolver,
+    check_alias,
+    condition,
+    lookup_node,
+)
+
+if TYPE_CHECKING:
+    from matrx_orm_core.drivers.base import Row
+    from matrx_orm_core.models.base import Model
+
+    from .builder import QueryBuilder
+    from .compiler import WhereShape
+
+__all__ = [
+    "ExprState",
+    "ExpressionMethods",
+    "delete_where_expr",
+    "has_expression",
+    "update_where_expr",
+]
+
+
+class ExprState(NamedTuple):
+    """A query's expression parts (immutable; replaced, never edited)."""
+
+    annotations: Mapping[str, Annotation] = {}
+    group_by: tuple[str, ...] = ()
+    having: tuple[ExprLeaf, ...] = ()
+    ctes: tuple[tuple[str, ExprLeaf, bool], ...] = ()
+    outer_refs: frozenset[str] = frozenset()
+
+
+def has_expression(lookups: Mapping[str, Any]) -> bool:
+    """Whether any lookup value is an expression (``F``, a function, a ``Subquery``...)."""
+    for value in lookups.values():
+        if isinstance(value, BaseExpression):
+            return True
+    return False
+
+
+def _resolve_filters(
+    cls: type[Model],
+    items: Sequence[Any],
+    lookups: Mapping[str, Any],
+    annotations: Mapping[str, Annotation],
+    negated: bool,
+    operation: str,
+) -> tuple[list[ExprLeaf], list[ExprLeaf], frozenset[str]]:
+    """``(where leaves, having leaves, outer refs)`` of positional Q/Exists and lookups.
+
+    A condition that reads an aggregate goes to HAVING; a window cannot be filtered on.
+    A negated group (``exclude``) is one condition, so it cannot mix the two.
+    """
+    pieces: list[tuple[Any, Any, bool]] = [(item, None, True) for item in items]
+    pieces += [(key, value, False) for key, value in lookups.items()]
+    resolvers: list[Resolver] = []
+    nodes: list[SQLNode] = []
+    for item, value, positional in pieces:
+        resolver = Resolver(cls, operation, annotations)
+        node = condition(resolver, item) if positional else lookup_node(resolver, item, value)
+        if resolver.window:
+            raise QueryError(
+                message=(
+                    f"{cls.__name__}.{operation}(): a window function cannot be filtered on in "
+                    "the same query (SQL computes windows after WHERE and HAVING); filter on it "
+                    "from an outer query, e.g. with a CTE"
+                ),
+                model=cls,
+            )
+        resolvers.append(resolver)
+        nodes.append(node)
+    outer = frozenset().union(*[r.outer_refs for r in resolvers]) if resolvers else frozenset()
+    if not negated:
+        where = [ExprLeaf(n, tuple(r.values)) for n, r in zip(nodes, resolvers) if not r.aggregate]
+        having = [ExprLeaf(n, tuple(r.values)) for n, r in zip(nodes, resolvers) if r.aggregate]
+        return where, having, outer
+    kinds = {r.aggregate for r in resolvers}
+    if len(kinds) > 1:
+        raise QueryError(
+            message=(
+                f"{cls.__name__}.{operation}(): one exclude() cannot mix conditions on aggregates "
+                "with conditions on columns; split it into two exclude() calls"
+            ),
+            model=cls,
+        )
+    values: list[Any] = []
+    shifted: list[SQLNode] = []
+    for node, resolver in zip(nodes, resolvers):
+        shifted.append(Shift(node, len(values), len(resolver.values)))
+        values.extend(resolver.values)
+    leaf = ExprLeaf(Not(And(tuple(shifted))), tuple(values))
+    return ([], [leaf], outer) if kinds == {True} else ([leaf], [], outer)
+
+
+class ExpressionMethods:
+    """The expression methods of ``QueryBuilder`` (see the module docstring)."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+        model_cls: type[Any]
+        database: str
+        _x: ExprState | None
+        _wshape: WhereShape
+        _wvalues: tuple[Any, ...]
+        _filters: dict[str, Any]
+        _order: tuple[tuple[Any, bool], ...]
+        _columns: tuple[str, ...] | None
+        _limit: int | None
+        _offset: int | None
+        _distinct: bool
+
+        def _clone(self) -> QueryBuilder[Any]: ...
+        def _shape(self, kind: str, columns: tuple[str, ...] | None = None) -> QueryShape: ...
+        def _paging(self) -> list[Any]: ...
+        def _check(self, names: Iterable[Any], operation: str) -> tuple[str, ...]: ...
+        async def _rows(
+            self, operation: str, columns: tuple[str, ...] | None = None
+        ) -> list[Row]: ...
+
+    # -- state -------------------------------------------------------------------------------
+
+    @property
+    def _state(self) -> ExprState:
+        return self._x if self._x is not None else ExprState()
+
+    def _annotations(self) -> Mapping[str, Annotation]:
+        return self._x.annotations if self._x is not None else {}
+
+    def _with(self, **changes: Any) -> QueryBuilder[Any]:
+        clone = self._clone()
+        clone._x = self._state._replace(**changes)
+        return clone
+
+    # -- filters -----------------------------------------------------------------------------
+
+    def _filter_expr(
+        self, items: Sequence[Any], lookups: Mapping[str, Any], negated: bool, operation: str
+    ) -> QueryBuilder[Any]:
+        """``filter``/``exclude`` with Q objects or expression values."""
+        cls = self.model_cls
+        where, having, outer = _resolve_filters(
+            cls, items, lookups, self._annotations(), negated, operation
+        )
+        clone = self._clone()
+        if where:
+            clone._wshape = (*self._wshape, (negated, tuple(where)))
+            clone._wvalues = self._wvalues + tuple([v for leaf in where for v in leaf.values])
+        if having or outer:
+            state = self._state
+            clone._x = state._replace(
+                having=state.having + tuple(having), outer_refs=state.outer_refs | outer
+            )
+        prefix = "NOT " if negated else ""
+        described = {f"{prefix}{item!r}": True for item in items}
+        described.update({prefix + key: value for key, value in lookups.items()})
+        clone._filters = {**self._filters, **described}
+        return clone
+
+    def having(self, *conditions: Any, **lookups: Any) -> QueryBuilder[Any]:
+        """Conditions on the groups (``HAVING``), typically on aggregate annotations:
+        ``.annotate(n=Count("id")).having(n__gt=5)`` (``filter`` does the same for
+        aggregates).
+
+        Returns:
+            A new builder.
+
+        Raises:
+            FieldError: Unknown field, annotation or lookup.
+        """
+        cls = self.model_cls
+        where, having, outer = _resolve_filters(
+            cls, conditions, lookups, self._annotations(), False, "having"
+        )
+        state = self._state
+        clone = self._clone()
+        clone._x = state._replace(
+            having=state.having + tuple(where + having), outer_refs=state.outer_refs | outer
+        )
+        return clone
+
+    # -- annotate / group_by / aggregate -----------------------------------------------------
+
+    def annotate(self, **expressions: Any) -> QueryBuilder[Any]:
+        """Add computed columns: ``annotate(n=Count("id"), low=Lower("name"))``.
+
+        The values land on instances as attributes (and in ``_extra_data``) and can be named
+        in ``values()``, ``order_by()``, ``filter()`` and ``group_by()``. An aggregate groups
+        the query (by ``group_by()``, else by the selected fields).
+
+        Returns:
+            A new builder.
+
+        Raises:
+            FieldError: An alias that is not a plain identifier, or that clashes with a field or
+                another annotation.
+            QueryUsageError: A value that is not an expression.
+        """
+        cls = self.model_cls
+        annotations = dict(self._annotations())
+        outer: set[str] = set()
+        for alias, expression in expressions.items():
+            check_alias(cls, alias, "annotation alias", "annotate")
+            if alias in cls._meta.fields or alias in annotations:
+                kind = "a field" if alias in cls._meta.fields else "an annotation"
+                reason = (
+                    f"{cls.__name__}.annotate(): {alias!r} is already {kind} of "
+                    f"{cls.__name__}; choose another alias."
+                )
+                raise _p.field_error(cls, alias, reason)
+            if not isinstance(expression, BaseExpression):
+                raise QueryUsageError(
+                    message=(
+                        f"{cls.__name__}.annotate({alias}=...): {expression!r} is not an "
+                        "expression; use F(), Value(), a function, an aggregate, Window() or "
+                        "Subquery()"
+                    ),
+                    model=cls,
+                )
+            resolver = Resolver(cls, "annotate", annotations)
+            node = expression.resolve(resolver)
+            outer |= resolver.outer_refs
+            annotations[alias] = Annotation(
+                node, tuple(resolver.values), resolver.aggregate, resolver.window
+            )
+        state = self._state
+        return self._with(annotations=annotations, outer_refs=state.outer_refs | outer)
+
+    def group_by(self, *names: str) -> QueryBuilder[Any]:
+        """``GROUP BY`` these fields or (non-aggregate) annotations; pair it with
+        ``annotate(aggregate)`` and ``values(...)``.
+
+        Returns:
+            A new builder.
+
+        Raises:
+            FieldError: An unknown name, or an aggregate annotation.
+        """
+        cls = self.model_cls
+        annotations = self._annotations()
+        for name in names:
+            annotation = annotations.get(name) if isinstance(name, str) else None
+            if annotation is None:
+                self._check((name,), "group_by")
+            elif annotation.aggregate or annotation.window:
+                reason = (
+                    f"{cls.__name__}.group_by(): {name!r} is an aggregate; it cannot be a group."
+                )
+                raise _p.field_error(cls, name, reason)
+        return self._with(group_by=tuple(names))
+
+    def with_cte(self, *ctes: CTE) -> QueryBuilder[Any]:
+        """Prefix the query with ``WITH [RECURSIVE] name AS (...), ...``.
+
+        Returns:
+            A new builder.
+
+        Raises:
+            QueryUsageError: An argument that is not a ``CTE``.
+            FieldError: A CTE name that is not a plain identifier, or used twice.
+        """
+        cls = self.model_cls
+        state = self._state
+        resolved = list(state.ctes)
+        for cte in ctes:
+            if not isinstance(cte, CTE):
+                raise QueryUsageError(
+                    message=f"{cls.__name__}.with_cte() takes CTE objects, got {cte!r}",
+                    model=cls,
+                )
+            resolver = Resolver(cls, "with_cte")
+            name, node = cte.resolve(resolver)
+            if any(name == taken for taken, _, _ in resolved):
+                reason = f"{cls.__name__}.with_cte(): the CTE name {name!r} is used twice."
+                raise _p.field_error(cls, name, reason)
+            resolved.append((name, ExprLeaf(node, tuple(resolver.values)), cte.recursive))
+        return self._with(ctes=tuple(resolved))
+
+    async def aggregate(self, **aggregates: Any) -> dict[str, Any]:
+        """Compute aggregates over the matching rows: ``{"total": Decimal(...), "n": 3}``.
+
+        With ``group_by()`` the first group's row (and its group fields) is returned, ``{}``
+        when there is none. Without, there is always one row: ``Count`` gives 0 and the others
+        ``None`` over no rows.
+
+        Returns:
+            The values by alias, typed as the server computes them (``int`` for counts,
+            ``Decimal`` for numeric sums and averages, ``float`` for float columns).
+
+        Raises:
+            ValidationError: No aggregates, or a value that is not an aggregate.
+            QueryError: The query is sliced or DISTINCT.
+        """
+        cls = self.model_cls
+        if not aggregates:
+            raise cls.ValidationError(
+                model=cls,
+                reason=f"{cls.__name__}.aggregate() needs at least one name=Aggregate(...).",
+            ).enrich(operation="aggregate")
+        if self._limit is not None or self._offset is not None or self._distinct:
+            raise QueryError(
+                message=(
+                    f"{cls.__name__}.aggregate() over a sliced or DISTINCT query is not "
+                    "supported; aggregate the unsliced query, or use a CTE"
+                ),
+                model=cls,
+            )
+        qb = self.annotate(**aggregates)
+        for alias in aggregates:
+            if not qb._annotations()[alias].aggregate:
+                raise cls.ValidationError(
+                    model=cls,
+                    field=alias,
+                    reason=(
+                        f"{cls.__name__}.aggregate({alias}=...): not an aggregate; use Sum, Avg, "
+                        "Min, Max, Count, StdDev or Variance (or annotate() for other expressions)"
+                    ),
+                ).enrich(operation="aggregate")
+        qb._order = ()
+        names = (*self._state.group_by, *aggregates)
+        rows = await qb._rows("aggregate", names)
+        if not rows:
+            return {}
+        from ._results import value_dicts
+
+        return value_dicts(cls, rows[:1], names)[0]
+
+    # -- values / order_by / update --------------------------------------------------------
+
+    def _value_columns(self, fields: Sequence[Any], operation: str) -> tuple[str, ...] | None:
+        """The select list of ``values()``: fields and annotation aliases; ``None`` when the
+        plain rule applies (no annotation, no grouping)."""
+        state = self._x
+        if state is None or not (state.annotations or state.group_by):
+            return None
+        if not fields:
+            base = state.group_by or self._columns or self.model_cls._meta.select_columns
+            return (*base, *[a for a in state.annotations if a not in base])
+        annotations = state.annotations
+        for name in fields:
+            if not (isinstance(name, str) and name in annotations):
+                self._check((name,), operation)
+        return tuple(fields)
+
+    def _order_term(self, term: Any) -> tuple[Any, bool] | None:
+        """An ``order_by`` term that is an expression or annotation alias, or ``None``."""
+        if isinstance(term, OrderedExpression):
+            expression, descending = term.expression, term.descending
+        elif isinstance(term, BaseExpression):
+            expression, descending = term, False
+        elif isinstance(term, str):
+            name = term[1:] if term.startswith("-") else term
+            annotation = self._annotations().get(name)
+            if annotation is None:
+                return None
+            return ExprLeaf(annotation.template, annotation.values), term.startswith("-")
+        else:
+            return None
+        resolver = Resolver(self.model_cls, "order_by", self._annotations())
+        node = expression.resolve(resolver)
+        return ExprLeaf(node, tuple(resolver.values)), descending
+
+    def _extras(self, columns: tuple[str, ...] | None) -> tuple[Extras | None, tuple[Any, ...]]:
+        """The `Extras` key of a SELECT with ``columns`` and the values it binds (the
+        ordering's expression values included, last)."""
+        state = self._x
+        if state is None:
+            return None, ()
+        annotations = state.annotations
+        fields = self.model_cls._meta.fields
+        selected = (
+            list(annotations) if columns is None else [c for c in columns if c in annotations]
+        )
+        extras = Extras(
+            annotations=tuple(
+                [
+                    (
+                        a,
+                        ExprLeaf(annotations[a].template, annotations[a].values),
+                        annotations[a].aggregate,
+                    )
+                    for a in selected
+                ]
+            ),
+            group_by=tuple(
+                [
+                    g if g in fields else ExprLeaf(annotations[g].template, annotations[g].values)
+                    for g in state.group_by
+                ]
+            ),
+            having=state.having,
+            ctes=tuple([(name, leaf) for name, leaf, _ in state.ctes]),
+            recursive=any(recursive for _, _, recursive in state.ctes),
+        )
+        values = [v for leaf in extras.leaves() for v in leaf.values]
+        values += [v for term, _ in self._order if isinstance(term, ExprLeaf) for v in term.values]
+        return extras, tuple(values)
+
+    def _check_expr_writable(self, operation: str) -> None:
+        state = self._x
+        if state is not None and (
+            state.annotations or state.group_by or state.having or state.ctes
+        ):
+            cls = self.model_cls
+            raise QueryError(
+                message=(
+                    f"{cls.__name__}.filter(...).{operation}() cannot use annotate, group_by, "
+                    "having or with_cte; filter with Q/F/Subquery instead."
+                ),
+                model=cls,
+            )
+
+    def _set_values(
+        self, values: Mapping[str, Any], names: tuple[str, ...], operation: str
+    ) -> tuple[tuple[ExprLeaf | None, ...], list[Any]]:
+        """The SET leaves (``None`` for a plain value) and the SET values, in ``names`` order."""
+        cls = self.model_cls
+        leaves: list[ExprLeaf | None] = []
+        bound: list[Any] = []
+        for name in names:
+            value = values[name]
+            if isinstance(value, BaseExpression):
+                resolver = Resolver(cls, operation)
+                leaf = ExprLeaf(value.resolve(resolver), tuple(resolver.values))
+                if resolver.aggregate or resolver.window:
+                    raise QueryError(
+                        message=(
+                            f"{cls.__name__}.{operation}({name}=...): an aggregate or window "
+                            "cannot be assigned; use a Subquery"
+                        ),
+                        model=cls,
+                    )
+                leaves.append(leaf)
+                bound.extend(leaf.values)
+            else:
+                leaves.append(None)
+                bound.append(_p.prepare_write(cls, name, value, operation))
+        return tuple(leaves), bound
+
+    async def _update_expr(self, values: Mapping[str, Any], names: tuple[str, ...]) -> int:
+        """``update()`` when a value is an expression (``F("views") + 1``, ``Now()``)."""
+        cls = self.model_cls
+        sets, bound = self._set_values(values, names, "update")
+        base = self._shape("update")
+        shape: QueryShape = (*base[:9], names)
+        meta = cls._meta
+        compiled: _p.Compiled = meta.compiled(  # every changed row's version goes up by one
+            ("qbx_update", shape, sets),
+            lambda: _p.compile_statement(
+                _locking.bump_version(meta, build_node(meta, shape, None, sets))
+            ),
+        )
+        tag = await _execution.execute(
+            self.database,
+            compiled[0],
+            _p.params_for(compiled, [*bound, *self._wvalues]),
+            model=cls,
+            operation="update",
+            filters=self._filters,
+        )
+        _caching.notify_write(cls, hooks.ALL_ROWS)
+        return _execution.rows_affected(tag)
+
+    def _annotate_instances(self, instances: list[Any]) -> None:
+        """Copy annotation values into ``_extra_data`` (they are attributes already)."""
+        state = self._x
+        if state is None or not state.annotations:
+            return
+        aliases = tuple(state.annotations)
+        for instance in instances:
+            data = instance.__dict__
+            data["_extra_data"] = {alias: data.get(alias) for alias in aliases}
+
+
+def _where_query(cls: type[Model], filters: Any, operation: str) -> QueryBuilder[Any]:
+    from matrx_orm_core.query.expressions import Q
+
+    from .builder import QueryBuilder
+
+    qb: QueryBuilder[Any] = QueryBuilder(cls)
+    if isinstance(filters, Q):
+        return qb._filter_expr((filters,), {}, False, operation)
+    if not isinstance(filters, Mapping):
+        raise cls.ValidationError(
+            model=cls,
+            reason=(
+                f"{cls.__name__}.{operation}(): filters must be a dict of field lookups or a Q, "
+                f"got {type(filters).__name__}."
+            ),
+        ).enrich(operation=operation)
+    return qb._filter_expr((), filters, False, operation)
+
+
+async def update_where_expr(
+    cls: type[Model], filters: Any, updates: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``Model.update_where`` when the filters are a Q or hold expressions, or a value is an
+    expression: ``UPDATE ... SET ... WHERE ... RETURNING <every column>``.
+
+    Returns:
+        ``{"rows_affected": int, "updated_rows": [row dicts]}``.
+    """
+    operation = "update_where"
+    meta = cls._meta
+    qb = _where_query(cls, filters, operation)
+    if not updates:
+        raise cls.ValidationError(
+            model=cls,
+            reason=f"{cls.__name__}.update_where(): no field values to set; pass them as keywords.",
+        ).enrich(operation=operation)
+    _p.check_names(cls, updates, operation)
+    _locking.reject_version_write(cls, updates, operation)
+    names = tuple(updates)
+    sets, bound = qb._set_values(updates, names, operation)
+    where_shape = qb._wshape
+
+    def build() -> _p.Compiled:
+        from .compiler import _bind, _counter
+
+        slots = _counter(0)
+        assignments = tuple(
+            [
+                (name, next(slots) if leaf is None else _bind(leaf, slots))
+                for name, leaf in zip(names, sets, strict=True)
+            ]
+        )
+        node = Update(meta.table, assignments, where_node(where_shape, slots), meta.select_columns)
+        return _p.compile_statement(_locking.bump_version(meta, node))
+
+    compiled: _p.Compiled = meta.compiled(("update_where_x", names, sets, where_shape), build)
+    rows = await _execution.fetch(
+        meta.database,
+        compiled[0],
+        _p.params_for(compiled, [*bound, *qb._wvalues]),
+        model=cls,
+        operation=operation,
+        filters=qb._filters,
+    )
+    updated = [dict(row.items()) for row in rows]
+    _caching.notify_write(cls, [_p.pk_cache_key(meta, row) for row in updated])
+    return {"rows_affected": len(updated), "updated_rows": updated}
+
+
+async def delete_where_expr(
+    cls: type[Model], conditions: Sequence[Any], filters: Mapping[str, Any]
+) -> int:
+    """``Model.delete_where`` with Q objects or expression values.
+
+    Returns:
+        The number of rows deleted.
+    """
+    from matrx_orm_core.sql import Delete
+
+    from .builder import QueryBuilder
+
+    operation = "delete_where"
+    meta = cls._meta
+    qb: QueryBuilder[Any] = QueryBuilder(cls)._filter_expr(conditions, filters, False, operation)
+    where_shape = qb._wshape
+
+    def build() -> _p.Compiled:
+        from .compiler import _counter
+
+        node = Delete(meta.table, where_node(where_shape, _counter(0)), meta.pk_names)
+        return _p.compile_statement(node)
+
+    compiled: _p.Compiled = meta.compiled(("delete_where_x", where_shape), build)
+    rows = await _execution.fetch(
+        meta.database,
+        compiled[0],
+        _p.params_for(compiled, qb._wvalues),
+        model=cls,
+        operation=operation,
+        filters=qb._filters,
+    )
+    keys = [_p.pk_cache_key(meta, dict(row.items())) for row in rows]
+    _caching.notify_write(cls, keys)
+    return len(keys)

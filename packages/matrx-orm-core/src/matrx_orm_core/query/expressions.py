@@ -1,0 +1,608 @@
+"""Expressions: ``F``, ``Value``, arithmetic, ``Q``, ``OuterRef``, ``Subquery`` and ``Exists``.
+
+An expression is a user-facing description. It is *resolved* against a model when a chain
+method is called (names checked, values bound): `Resolver` turns it into a template node (see
+``_sqlnodes``) plus the tuple of values it binds. Functions, aggregates and window functions
+live in ``functions``, ``aggregates`` and ``window``; they follow the same protocol.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from matrx_orm_core.exceptions import FieldError, QueryError, QueryUsageError, ValidationError
+from matrx_orm_core.models import _persistence as _p
+from matrx_orm_core.sql import And, ColumnRef, Compare, Not, Or, Raw, SQLNode
+
+from ._sqlnodes import (
+    Arith,
+    CastAs,
+    ExistsQuery,
+    InQuery,
+    Negate,
+    OuterColumn,
+    ScalarQuery,
+    Shift,
+    Slot,
+)
+from .lookups import LOOKUPS, condition_node, like_escape, prepare_condition
+
+if TYPE_CHECKING:
+    from matrx_orm_core.models.base import Model
+
+    from .builder import QueryBuilder
+
+__all__ = [
+    "ARITH_OPS",
+    "Annotation",
+    "BaseExpression",
+    "Exists",
+    "Expression",
+    "F",
+    "OrderedExpression",
+    "OuterRef",
+    "Q",
+    "Resolver",
+    "Subquery",
+    "Value",
+    "check_alias",
+    "is_expression",
+]
+
+ARITH_OPS = ("+", "-", "*", "/", "%")
+_ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_COMPARE = {"exact": "=", "eq": "=", "ne": "!=", "exclude": "!=", "gt": ">", "gte": ">="}
+_COMPARE.update({"lt": "<", "lte": "<="})
+
+_PY_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),
+    (int, "bigint"),
+    (float, "double precision"),
+    (Decimal, "numeric"),
+    (str, "text"),
+    (bytes, "bytea"),
+    (datetime, "timestamptz"),
+    (date, "date"),
+    (time, "time"),
+    (timedelta, "interval"),
+)
+
+
+def check_alias(model: type[Model], alias: Any, what: str, operation: str) -> str:
+    """Check a name the user chooses (annotation alias, CTE name): a plain ASCII identifier of
+    at most 63 characters.
+
+    Returns:
+        ``alias``.
+
+    Raises:
+        FieldError: Anything else (nothing is sent).
+    """
+    if not isinstance(alias, str) or not _ALIAS.match(alias) or len(alias) > 63:
+        reason = (
+            f"{model.__name__}.{operation}(): {what} {alias!r} is not a plain identifier; use "
+            "letters, digits and underscores (not starting with a digit), at most 63 characters."
+        )
+        raise _p.field_error(model, alias if isinstance(alias, str) else repr(alias), reason)
+    return alias
+
+
+class Annotation(NamedTuple):
+    """A resolved annotation: its template, its values and its kind."""
+
+    template: SQLNode
+    values: tuple[Any, ...]
+    aggregate: bool
+    window: bool
+
+
+class Resolver:
+    """Resolves expressions against one model: checks names and collects bound values.
+
+    Args:
+        model: The model the expression reads.
+        operation: The chain method, for error messages.
+        annotations: Annotation aliases the expression may reference.
+    """
+
+    __slots__ = ("aggregate", "annotations", "model", "operation", "outer_refs", "values", "window")
+
+    def __init__(
+        self,
+        model: type[Model],
+        operation: str,
+        annotations: Mapping[str, Annotation] | None = None,
+    ) -> None:
+        self.model = model
+        self.operation = operation
+        self.annotations: Mapping[str, Annotation] = annotations or {}
+        self.values: list[Any] = []
+        self.aggregate = False
+        self.window = False
+        self.outer_refs: set[str] = set()
+
+    def bind(self, value: Any) -> Slot:
+        """Bind ``value`` as it is (the server infers its type from the context).
+
+        Returns:
+            The slot that renders its placeholder.
+        """
+        self.values.append(value)
+        return Slot(len(self.values) - 1)
+
+    def typed(self, value: Any) -> ColumnRef:
+        """Bind ``value`` with a cast from its Python type (for places with no context, such as
+        function arguments); ``None`` renders ``NULL``.
+
+        Returns:
+            The node.
+        """
+        if value is None:
+            return Raw("NULL")
+        for kind, pg_type in _PY_TYPES:
+            if isinstance(value, kind):
+                return CastAs(self.bind(value), pg_type)
+        return self.bind(value)
+
+    def embed(self, template: SQLNode, values: tuple[Any, ...]) -> SQLNode:
+        """Embed a template that has its own values.
+
+        Returns:
+            The template, shifted to where its values now start.
+        """
+        base = len(self.values)
+        self.values.extend(values)
+        return Shift(template, base, len(values)) if values else template
+
+    def column(self, name: Any) -> ColumnRef:
+        """A field or annotation reference.
+
+        Returns:
+            The column name (a field) or the annotation's expression.
+
+        Raises:
+            FieldError: Not a field or annotation of the model.
+        """
+        fields = self.model._meta.fields
+        if isinstance(name, str):
+            if name in fields:
+                return name
+            annotation = self.annotations.get(name)
+            if annotation is not None:
+                self.aggregate = self.aggregate or annotation.aggregate
+                self.window = self.window or annotation.window
+                return self.embed(annotation.template, annotation.values)
+        cls = self.model
+        known = ", ".join([*fields, *self.annotations])
+        reason = (
+            f"{cls.__name__}.{self.operation}(): {name!r} is not a field or annotation of "
+            f"{cls.__name__}. Valid names: {known}."
+        )
+        raise _p.field_error(cls, name if isinstance(name, str) else repr(name), reason)
+
+    def arg(self, value: Any) -> ColumnRef:
+        """A function argument: a string is a column name, an expression is resolved, anything
+        else is bound with a cast from its Python type.
+
+        Returns:
+            The node or column name.
+        """
+        if isinstance(value, str):
+            return self.column(value)
+        if isinstance(value, BaseExpression):
+            return value.resolve(self)
+        return self.typed(value)
+
+    def operand(self, value: Any) -> ColumnRef:
+        """An arithmetic operand: an expression is resolved, anything else is bound as it is.
+
+        Returns:
+            The node.
+        """
+        if isinstance(value, BaseExpression):
+            return value.resolve(self)
+        if isinstance(value, (Q, str)):
+            raise QueryUsageError(
+                message=(
+                    f"{self.model.__name__}.{self.operation}(): {value!r} cannot be an arithmetic "
+                    "operand; use F('name') for a column or Value('text') for a string"
+                ),
+                model=self.model,
+            )
+        return self.bind(value)
+
+
+def is_expression(value: Any) -> bool:
+    """Whether ``value`` is an expression (resolved by the query layer, not bound as is)."""
+    return isinstance(value, BaseExpression)
+
+
+class BaseExpression(ABC):
+    """Base of every expression; supports ``+ - * / %`` (both ways), unary ``-``, ``asc()`` and
+    ``desc()``."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def resolve(self, resolver: Resolver) -> ColumnRef:
+        """The template node of this expression (names checked, values bound)."""
+
+    def _combine(self, op: str, other: Any, reverse: bool) -> Expression:
+        return Expression(other, op, self) if reverse else Expression(self, op, other)
+
+    def __add__(self, other: Any) -> Expression:
+        return self._combine("+", other, False)
+
+    def __radd__(self, other: Any) -> Expression:
+        return self._combine("+", other, True)
+
+    def __sub__(self, other: Any) -> Expression:
+        return self._combine("-", other, False)
+
+    def __rsub__(self, other: Any) -> Expression:
+        return self._combine("-", other, True)
+
+    def __mul__(self, other: Any) -> Expression:
+        return self._combine("*", other, False)
+
+    def __rmul__(self, other: Any) -> Expression:
+        return self._combine("*", other, True)
+
+    def __truediv__(self, other: Any) -> Expression:
+        return self._combine("/", other, False)
+
+    def __rtruediv__(self, other: Any) -> Expression:
+        return self._combine("/", other, True)
+
+    def __mod__(self, other: Any) -> Expression:
+        return self._combine("%", other, False)
+
+    def __rmod__(self, other: Any) -> Expression:
+        return self._combine("%", other, True)
+
+    def __neg__(self) -> Expression:
+        return Expression(0, "neg", self)
+
+    def asc(self) -> OrderedExpression:
+        """Ascending ordering by this expression (for ``order_by``)."""
+        return OrderedExpression(self, False)
+
+    def desc(self) -> OrderedExpression:
+        """Descending ordering by this expression (for ``order_by``)."""
+        return OrderedExpression(self, True)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderedExpression:
+    """``order_by(expr.desc())``: an expression and a direction."""
+
+    expression: BaseExpression
+    descending: bool
+
+
+class F(BaseExpression):
+    """A reference to a field (or an annotation) of the queried model: ``F("views") + 1``."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def resolve(self, resolver: Resolver) -> ColumnRef:
+        return resolver.column(self.name)
+
+    def __repr__(self) -> str:
+        return f"F({self.name!r})"
+
+
+class Value(BaseExpression):
+    """A literal value, bound as a parameter (cast from its Python type): ``Value("n/a")``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def resolve(self, resolver: Resolver) -> ColumnRef:
+        return resolver.typed(self.value)
+
+    def __repr__(self) -> str:
+        return f"Value({self.value!r})"
+
+
+class Expression(BaseExpression):
+    """``left op right`` with ``op`` one of ``+ - * / %``; an operand that is not an expression
+    is bound as a parameter. Built by the arithmetic operators of ``F`` and the functions."""
+
+    __slots__ = ("left", "op", "right")
+
+    def __init__(self, left: Any, op: str, right: Any) -> None:
+        if op not in ARITH_OPS and op != "neg":
+            raise QueryUsageError(
+                message=f"unsupported operator {op!r}; use one of {', '.join(ARITH_OPS)}",
+            )
+        self.left = left
+        self.op = op
+        self.right = right
+
+    def resolve(self, resolver: Resolver) -> ColumnRef:
+        if self.op == "neg":
+            return Negate(resolver.operand(self.right))
+        return Arith(resolver.operand(self.left), self.op, resolver.operand(self.right))
+
+    def __repr__(self) -> str:
+        return f"Expression({self.left!r}, {self.op!r}, {self.right!r})"
+
+
+class OuterRef(BaseExpression):
+    """A column of the query that encloses a ``Subquery``/``Exists`` (correlation)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def resolve(self, resolver: Resolver) -> ColumnRef:
+        if not isinstance(self.name, str):
+            raise FieldError(field=repr(self.name), reason="OuterRef() takes a field name")
+        resolver.outer_refs.add(self.name)
+        return OuterColumn(self.name)
+
+    def __repr__(self) -> str:
+        return f"OuterRef({self.name!r})"
+
+
+def _query_template(query: Any, resolver: Resolver, what: str) -> tuple[SQLNode, tuple[Any, ...]]:
+    from .builder import QueryBuilder
+    from .compiler import subquery_template
+
+    if not isinstance(query, QueryBuilder):
+        raise QueryUsageError(
+            message=f"{what}() takes a QuerySet (Model.filter(...)), got {type(query).__name__}",
+        )
+    outer = resolver.model
+    for name in query._x.outer_refs if query._x is not None else ():
+        if name not in outer._meta.fields:
+            reason = (
+                f"OuterRef({name!r}) in a {what}() of {query.model_cls.__name__}: {name!r} is not "
+                f"a field of the enclosing model {outer.__name__}. Valid fields: "
+                f"{', '.join(outer._meta.fields)}."
+            )
+            raise _p.field_error(outer, name, reason)
+    if query.database != outer._meta.database:
+        raise QueryError(
+            message=(
+                f"{what}() over {query.model_cls.__name__} runs on database {query.database!r} "
+                f"but the enclosing query on {outer.__name__} runs on "
+                f"{outer._meta.database!r}; one statement cannot span two databases"
+            ),
+        )
+    return subquery_template(query, "scalar" if what == "Subquery" else "exists")
+
+
+class Subquery(BaseExpression):
+    """``(SELECT ...)`` of a QuerySet: a scalar in ``annotate``/comparisons, a set with
+    ``field__in=Subquery(qs)``. The QuerySet must select one column (``.select("f")``)."""
+
+    __slots__ = ("query",)
+
+    def __init__(self, query: QueryBuilder[Any]) -> None:
+        self.query = query
+
+    def resolve(self, resolver: Resolver) -> ScalarQuery:
+        template, values = _query_template(self.query, resolver, "Subquery")
+        table = resolver.model._meta.table_name
+        return ScalarQuery(resolver.embed(template, values), table)
+
+    def __repr__(self) -> str:
+        return f"Subquery({self.query!r})"
+
+
+class Exists(BaseExpression):
+    """``EXISTS (SELECT ...)`` of a QuerySet, for ``filter()``; ``~Exists(qs)`` is NOT EXISTS."""
+
+    __slots__ = ("negated", "query")
+
+    def __init__(self, query: QueryBuilder[Any], negated: bool = False) -> None:
+        self.query = query
+        self.negated = negated
+
+    def resolve(self, resolver: Resolver) -> ExistsQuery:
+        template, values = _query_template(self.query, resolver, "Exists")
+        table = resolver.model._meta.table_name
+        return ExistsQuery(resolver.embed(template, values), table, self.negated)
+
+    def __invert__(self) -> Exists:
+        return Exists(self.query, not self.negated)
+
+    def __repr__(self) -> str:
+        return f"{'~' if self.negated else ''}Exists({self.query!r})"
+
+
+class Q:
+    """Boolean composition of lookups: ``Q(a=1) | Q(b=2)``, ``&``, ``~``, nesting.
+
+    The keyword lookups of one ``Q`` are ANDed, and so are positional children (``Q``,
+    ``Exists``) together with them.
+
+    Attributes:
+        children: The positional children.
+        kwargs: The keyword lookups.
+        connector: ``"AND"`` or ``"OR"``, joining children and lookups.
+        negated: Whether the whole is negated.
+    """
+
+    AND = "AND"
+    OR = "OR"
+    __slots__ = ("children", "connector", "kwargs", "negated")
+
+    def __init__(
+        self, *children: Any, _connector: str = "AND", _negated: bool = False, **lookups: Any
+    ) -> None:
+        for child in children:
+            if not isinstance(child, (Q, Exists)):
+                raise QueryUsageError(
+                    message=(
+                        f"Q() positional arguments must be Q or Exists objects, got {child!r}; "
+                        "pass lookups as keywords: Q(name='x')"
+                    ),
+                )
+        self.children: list[Any] = list(children)
+        self.kwargs: dict[str, Any] = dict(lookups)
+        self.connector = _connector
+        self.negated = _negated
+
+    @property
+    def is_leaf(self) -> bool:
+        """Whether this Q only holds keyword lookups."""
+        return not self.children
+
+    def _join(self, other: Any, connector: str) -> Q:
+        if not isinstance(other, (Q, Exists)):
+            raise QueryUsageError(
+                message=f"cannot combine Q with {type(other).__name__}; use Q(...) on both sides",
+            )
+        return Q(self, other, _connector=connector)
+
+    def __and__(self, other: Any) -> Q:
+        return self._join(other, self.AND)
+
+    def __or__(self, other: Any) -> Q:
+        return self._join(other, self.OR)
+
+    def __invert__(self) -> Q:
+        clone = Q(*self.children, _connector=self.connector, _negated=not self.negated)
+        clone.kwargs = dict(self.kwargs)
+        return clone
+
+    def __repr__(self) -> str:
+        parts = [repr(child) for child in self.children]
+        parts += [f"{key}={value!r}" for key, value in self.kwargs.items()]
+        inner = f" {self.connector} ".join(parts)
+        return f"{'~' if self.negated else ''}Q({inner})"
+
+    def resolve(self, resolver: Resolver) -> SQLNode:
+        """The condition node of this Q (names checked, values bound)."""
+        nodes: list[SQLNode] = [condition(resolver, child) for child in self.children]
+        nodes += [lookup_node(resolver, key, value) for key, value in self.kwargs.items()]
+        node: SQLNode = And(tuple(nodes)) if self.connector == self.AND else Or(tuple(nodes))
+        return Not(node) if self.negated else node
+
+
+def condition(resolver: Resolver, item: Any) -> SQLNode:
+    """The condition node of a positional ``filter()`` argument (``Q`` or ``Exists``).
+
+    Raises:
+        QueryUsageError: Anything else (also a ``TypeError``).
+    """
+    if isinstance(item, Q):
+        return item.resolve(resolver)
+    if isinstance(item, Exists):
+        return item.resolve(resolver)
+    raise QueryUsageError(
+        message=(
+            f"{resolver.model.__name__}.{resolver.operation}(): positional arguments must be Q "
+            f"or Exists objects, got {item!r}; pass lookups as keywords"
+        ),
+        model=resolver.model,
+    )
+
+
+def _split(resolver: Resolver, key: str) -> tuple[str, str] | None:
+    """``(alias, op)`` when ``key`` targets an annotation, else ``None``."""
+    annotations = resolver.annotations
+    if key in annotations:
+        return key, "exact"
+    name, sep, op = key.rpartition("__")
+    if sep and op in LOOKUPS and name in annotations:
+        return name, op
+    return None
+
+
+def _slots(resolver: Resolver, values: tuple[Any, ...]) -> Iterator[Any]:
+    return iter([resolver.bind(value) for value in values])
+
+
+def _expression_lookup(
+    resolver: Resolver, lhs: ColumnRef, op: str, value: Any, key: str
+) -> SQLNode:
+    if op in ("in", "not_in") and isinstance(value, Subquery):
+        scalar = value.resolve(resolver)
+        return InQuery(lhs, scalar, op == "not_in")
+    if op in _COMPARE:
+        return Compare(lhs, _COMPARE[op], resolver.operand(value))
+    raise ValidationError(
+        model=resolver.model,
+        field=key,
+        reason=(
+            f"{resolver.model.__name__}.{resolver.operation}(): the lookup __{op} in {key!r} "
+            "does not take an expression; use =, !=, gt, gte, lt, lte (or __in with a "
+            "Subquery)"
+        ),
+    )
+
+
+def _alias_values(
+    resolver: Resolver, alias: str, op: str, value: Any
+) -> tuple[str, tuple[Any, ...]]:
+    """``(variant, values)`` of a plain-value lookup on an annotation (no field to clean by)."""
+    if op in ("exact", "eq", "ne", "exclude") and value is None:
+        return ("isnull" if op in ("exact", "eq") else "notnull"), ()
+    if op in ("exact", "eq"):
+        return "eq", (value,)
+    if op in ("ne", "exclude"):
+        return "ne", (value,)
+    if op in ("gt", "gte", "lt", "lte") and value is not None:
+        return op, (value,)
+    if op in ("in", "not_in") and isinstance(value, (list, tuple, set, frozenset)):
+        items = list(value)
+        return (op, (items,)) if items else (op + "_empty", ())
+    if op == "isnull" and isinstance(value, bool):
+        return ("isnull" if value else "notnull"), ()
+    if op == "range" and isinstance(value, (list, tuple)) and len(value) == 2:
+        return "range", tuple(value)
+    if op in ("contains", "icontains") and isinstance(value, str):
+        return ("ilike" if op == "icontains" else "like"), ("%" + like_escape(value) + "%",)
+    raise ValidationError(
+        model=resolver.model,
+        field=alias,
+        value=value,
+        reason=(
+            f"{resolver.model.__name__}.{resolver.operation}(): the lookup __{op} on annotation "
+            f"{alias!r} does not accept {value!r}"
+        ),
+    )
+
+
+def lookup_node(resolver: Resolver, key: str, value: Any) -> SQLNode:
+    """The condition node of one ``key=value`` lookup, on a field or an annotation; the value
+    may be an expression.
+
+    Raises:
+        FieldError: Unknown field, annotation or lookup.
+        ValidationError: The value does not suit the lookup.
+    """
+    target = _split(resolver, key)
+    if target is not None:
+        alias, op = target
+        lhs = resolver.column(alias)
+        if isinstance(value, BaseExpression):
+            return _expression_lookup(resolver, lhs, op, value, key)
+        variant, values = _alias_values(resolver, alias, op, value)
+        return condition_node(lhs, variant, _slots(resolver, values))  # type: ignore[arg-type]
+    if isinstance(value, BaseExpression):
+        name, _, op = key.rpartition("__")
+        if not name or op not in LOOKUPS:
+            name, op = key, "exact"
+        if name not in resolver.model._meta.fields:
+            # the lookup parser gives the usual FieldError (unknown field or lookup)
+            prepare_condition(resolver.model, key, 0, resolver.operation)
+        return _expression_lookup(resolver, name, op, value, key)
+    prepared = prepare_condition(resolver.model, key, value, resolver.operation)
+    return condition_node(prepared.field, prepared.variant, _slots(resolver, prepared.values))
