@@ -25,6 +25,8 @@ from matrx_orm_core.hooks import (
 def _restore_hooks() -> Iterator[None]:
     cache = hooks.get_model_cache()
     loader = hooks.get_relation_loader()
+    hooks.set_relation_loader(None)  # start from the default even when relations is imported
+    hooks.set_model_cache(None)  # start from the default even when the cache is imported
     yield
     hooks.set_model_cache(cache)
     hooks.set_relation_loader(loader)
@@ -152,7 +154,8 @@ async def test_missing_relation_loader_names_the_package(
 
 def test_relation_protocol_lists_every_method() -> None:
     names = {name for name in dir(RelationLoader) if not name.startswith("_")}
-    assert names == {method for method, _, _ in RELATION_CALLS}
+    # prefetch_related takes a list of instances: tests/test_prefetch_hook.py covers it.
+    assert names == {method for method, _, _ in RELATION_CALLS} | {"prefetch_related"}
     assert isinstance(MissingRelationLoader(), RelationLoader)
     assert repr(MissingRelationLoader()) == "MissingRelationLoader()"
 
@@ -205,6 +208,9 @@ class FakeLoader:
 
     async def filter_one_relation(self, instance: Any, name: str, **filters: Any) -> list[Any]:
         return []
+
+    async def prefetch_related(self, instances: Sequence[Any], paths: Sequence[str]) -> None:
+        return None
 
 
 async def test_set_relation_loader_returns_previous_and_installs() -> None:

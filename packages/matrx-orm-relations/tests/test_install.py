@@ -9,6 +9,7 @@ import pytest
 
 import matrx_orm_core
 import matrx_orm_relations
+from matrx_orm_core import hooks
 
 pytestmark = pytest.mark.level1
 
@@ -59,11 +60,23 @@ def test_mismatch_warns_naming_both_versions(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_reexports_are_core_objects() -> None:
-    assert matrx_orm_relations.__all__ == [
+    reexported = [
         "ForeignKeyReference",
         "InverseForeignKeyReference",
         "ManyToManyField",
         "ManyToManyReference",
     ]
-    for name in matrx_orm_relations.__all__:
+    assert [name for name in matrx_orm_relations.__all__ if name in reexported] == reexported
+    for name in reexported:
         assert getattr(matrx_orm_relations, name) is getattr(matrx_orm_core, name)
+
+
+def test_import_installs_the_relation_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert isinstance(hooks.get_relation_loader(), matrx_orm_relations.RelationLoader)
+    previous = hooks.set_relation_loader(None)
+    try:
+        monkeypatch.setattr(matrx_orm_relations, "_installed", False)
+        matrx_orm_relations._install()
+        assert isinstance(hooks.get_relation_loader(), matrx_orm_relations.RelationLoader)
+    finally:
+        hooks.set_relation_loader(previous)

@@ -178,16 +178,21 @@ class RelationLoader(Protocol):
         """Load the relation ``name`` whatever its kind."""
         ...
 
-    async def filter_fk(self, instance: Any, name: str, **filters: Any) -> list[Any]:
+    async def filter_fk(self, instance: Any, name: str, /, **filters: Any) -> list[Any]:
         """Load the FK target of ``name`` with extra filters."""
         ...
 
-    async def filter_ifk(self, instance: Any, name: str, **filters: Any) -> list[Any]:
+    async def filter_ifk(self, instance: Any, name: str, /, **filters: Any) -> list[Any]:
         """Load the inverse FK rows of ``name`` with extra filters."""
         ...
 
-    async def filter_one_relation(self, instance: Any, name: str, **filters: Any) -> list[Any]:
+    async def filter_one_relation(self, instance: Any, name: str, /, **filters: Any) -> list[Any]:
         """Load the relation ``name`` with extra filters."""
+        ...
+
+    async def prefetch_related(self, instances: Sequence[Any], paths: Sequence[str]) -> None:
+        """Batch-load the relation ``paths`` (``"author_id"``, ``"posts__tags"``) into
+        ``instances`` (all of one model): one query per relation level for all of them."""
         ...
 
 
@@ -255,17 +260,21 @@ class MissingRelationLoader:
         """Raise ConfigurationError."""
         _missing("fetch_one_relation", instance)
 
-    async def filter_fk(self, instance: Any, name: str, **filters: Any) -> list[Any]:
+    async def filter_fk(self, instance: Any, name: str, /, **filters: Any) -> list[Any]:
         """Raise ConfigurationError."""
         _missing("filter_fk", instance)
 
-    async def filter_ifk(self, instance: Any, name: str, **filters: Any) -> list[Any]:
+    async def filter_ifk(self, instance: Any, name: str, /, **filters: Any) -> list[Any]:
         """Raise ConfigurationError."""
         _missing("filter_ifk", instance)
 
-    async def filter_one_relation(self, instance: Any, name: str, **filters: Any) -> list[Any]:
+    async def filter_one_relation(self, instance: Any, name: str, /, **filters: Any) -> list[Any]:
         """Raise ConfigurationError."""
         _missing("filter_one_relation", instance)
+
+    async def prefetch_related(self, instances: Sequence[Any], paths: Sequence[str]) -> None:
+        """Raise ConfigurationError."""
+        _missing("prefetch_related", instances[0] if instances else None)
 
     def __repr__(self) -> str:
         return "MissingRelationLoader()"

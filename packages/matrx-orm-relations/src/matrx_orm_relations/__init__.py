@@ -1,9 +1,10 @@
 """matrx-orm relations: relation I/O that installs itself into core's relation-loader hook.
 
-Importing this package runs :func:`_install` once. The loader (the ``RelationLoader``
-implementation registered through ``matrx_orm_core.hooks.set_relation_loader``) and
-``BaseManager`` arrive with issue #6; for now the package re-exports the relation declarations
-and references (defined in core) and checks that its version matches ``matrx_orm_core``.
+Importing this package runs :func:`_install` once: it registers :class:`RelationLoader` through
+``matrx_orm_core.hooks.set_relation_loader`` (so ``Model.fetch_fk()``, ``fetch_m2m()``,
+``QuerySet.prefetch_related()`` ... work) and checks that its version matches
+``matrx_orm_core``. The relation declarations and references are defined in core and
+re-exported here.
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ from matrx_orm_core import (
     ManyToManyField,
     ManyToManyReference,
 )
+from matrx_orm_core.hooks import set_relation_loader
+
+from ._loader import RelationLoader
+from ._m2m import ensure_m2m_tables
+from ._prefetch import prefetch_related_objects
 
 __version__ = importlib.metadata.version("matrx-orm-relations")
 
@@ -26,6 +32,9 @@ __all__ = [
     "InverseForeignKeyReference",
     "ManyToManyField",
     "ManyToManyReference",
+    "RelationLoader",
+    "ensure_m2m_tables",
+    "prefetch_related_objects",
 ]
 
 _installed = False
@@ -50,7 +59,7 @@ def _install() -> None:
             RuntimeWarning,
             stacklevel=2,
         )
-    # TODO(#6): register the RelationLoader with matrx_orm_core.hooks.set_relation_loader.
+    set_relation_loader(RelationLoader())
 
 
 _install()

@@ -682,14 +682,14 @@ class Model(metaclass=ModelMeta):
         )
         return result
 
-    async def filter_fk(self, field_name: str, **filters: Any) -> list[Model]:
+    async def filter_fk(self, field_name: str, /, **filters: Any) -> list[Model]:
         """The FK target of ``field_name`` with extra filters."""
         return await hooks.get_relation_loader().filter_fk(self, field_name, **filters)
 
-    async def filter_ifk(self, field_name: str, **filters: Any) -> list[Model]:
+    async def filter_ifk(self, field_name: str, /, **filters: Any) -> list[Model]:
         """The inverse FK rows of ``field_name`` with extra filters."""
         return await hooks.get_relation_loader().filter_ifk(self, field_name, **filters)
 
-    async def filter_one_relation(self, field_name: str, **filters: Any) -> list[Model]:
+    async def filter_one_relation(self, field_name: str, /, **filters: Any) -> list[Model]:
         """The rows of relation ``field_name`` with extra filters."""
         return await hooks.get_relation_loader().filter_one_relation(self, field_name, **filters)

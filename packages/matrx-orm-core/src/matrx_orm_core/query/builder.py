@@ -26,6 +26,7 @@ from matrx_orm_core.models import _persistence as _p
 from matrx_orm_core.sql import ForUpdate
 from matrx_orm_core.transaction import in_transaction
 
+from ._prefetch_methods import PrefetchMethods
 from ._results import CHUNK_SIZE, hydrate, iterate, model_value, plain_rows, value_dicts
 from .compiler import QueryShape, WhereShape, build_node, compile_query
 from ._select_related import JoinStep, compile_select_related
@@ -42,7 +43,7 @@ M = TypeVar("M", bound="Model")
 _Group = tuple[bool, tuple[Condition, ...]]
 
 
-class QueryBuilder(SelectRelatedMethods, Generic[M]):
+class QueryBuilder(SelectRelatedMethods, PrefetchMethods, Generic[M]):
     """A lazy, immutable query over ``model_cls``.
 
     Args:
@@ -64,6 +65,7 @@ class QueryBuilder(SelectRelatedMethods, Generic[M]):
         "_limit",
         "_offset",
         "_order",
+        "_prefetch",
         "_wshape",
         "_wvalues",
         "database",
@@ -93,6 +95,7 @@ class QueryBuilder(SelectRelatedMethods, Generic[M]):
         self._limit: int | None = None
         self._offset: int | None = None
         self._for_update: ForUpdate | None = None
+        self._prefetch: tuple[str, ...] = ()
         self._select_related: tuple[JoinStep, ...] = ()
 
     def _clone(self) -> QueryBuilder[M]:
@@ -111,6 +114,7 @@ class QueryBuilder(SelectRelatedMethods, Generic[M]):
         clone._limit = self._limit
         clone._offset = self._offset
         clone._for_update = self._for_update
+        clone._prefetch = self._prefetch
         clone._select_related = self._select_related
         return clone
 
@@ -518,11 +522,18 @@ class QueryBuilder(SelectRelatedMethods, Generic[M]):
         """
         instances = self._hydrate(await self._rows("all"))
         self._store(instances)
+        if self._prefetch:
+            await self._run_prefetch(instances)
         return instances
 
     async def _one(self, qb: QueryBuilder[M], operation: str) -> M | None:
         rows = await qb._rows(operation)
-        return qb._hydrate(rows)[0] if rows else None
+        if not rows:
+            return None
+        instances = qb._hydrate(rows)
+        if self._prefetch:
+            await self._run_prefetch(instances)
+        return instances[0]
 
     async def first(self) -> M | None:
         """The first matching row (by primary key when there is no ordering), or ``None``.
@@ -564,6 +575,8 @@ class QueryBuilder(SelectRelatedMethods, Generic[M]):
         if len(rows) == 1:
             instances = self._hydrate(rows)
             self._store(instances)
+            if self._prefetch:
+                await self._run_prefetch(instances)
             return instances[0]
         filters = self.filters
         if not rows:

@@ -7,6 +7,7 @@ installed. Everything here also works without pytest.
 
 from __future__ import annotations
 
+from ._queries import CountedQueries, assert_num_queries, count_queries
 from ._server import (
     DEFAULT_ALIAS,
     SCRATCH_PREFIX,
@@ -32,6 +33,7 @@ from .recording import (
 )
 
 __all__ = [
+    "CountedQueries",
     "DEFAULT_ALIAS",
     "RECORDING_DRIVER_NAME",
     "SCRATCH_PREFIX",
@@ -45,6 +47,8 @@ __all__ = [
     "Responder",
     "Result",
     "Statement",
+    "assert_num_queries",
+    "count_queries",
     "create_database",
     "drop_database",
     "recording_database",

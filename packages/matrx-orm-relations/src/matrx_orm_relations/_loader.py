@@ -1,0 +1,309 @@
+"""``RelationLoader``: the FK / inverse-FK / many-to-many I/O behind core's ``Model`` methods.
+
+Core's ``Model.fetch_fk()`` and friends delegate here once this package is imported (its
+``_install()`` registers :class:`RelationLoader`). Loaded values are stored on the instance
+with ``set_related`` so ``get_related`` reads them later without a query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import Any
+
+from matrx_orm_core import Model, QueryBuilder
+from matrx_orm_core.exceptions import ValidationError
+from matrx_orm_core.query import resolve_relation
+
+from . import _m2m
+from ._common import (
+    fk_reference,
+    ifk_reference,
+    logger,
+    merged_filters,
+    run_all,
+    source_key,
+    warn_unfetchable,
+)
+from ._prefetch import prefetch_related_objects
+
+__all__ = ["RelationLoader"]
+
+
+def _fk_query(instance: Model, key: str) -> tuple[QueryBuilder[Any], str, Any] | None:
+    """``(query over the target, target column, value)`` for the FK ``key``, or ``None`` when
+    the FK holds no value."""
+    ref = instance._meta.foreign_keys[key]
+    value = instance.__dict__.get(key)
+    if value is None:
+        return None
+    target: type[Model] = ref.related_model
+    database = ref.to_db or target._meta.database
+    return QueryBuilder(target, database=database), ref.related_column, value
+
+
+def _forget(instance: Model, name: str) -> None:
+    """Drop a loaded many-to-many list after the junction changed (it would be stale)."""
+    loaded = instance.__dict__.get("_dynamic_data")
+    if loaded is not None:
+        loaded.pop(name, None)
+
+
+class RelationLoader:
+    """The relation hook implementation (see ``matrx_orm_core.hooks.RelationLoader``).
+
+    Return values and errors follow API.md §4.3: an unknown name raises ``FieldError`` (also a
+    ``ValueError``); ``fetch_fks``/``fetch_ifks``/``fetch_m2ms``/``fetch_all_related`` log a
+    failing relation on the ``matrx_orm_relations`` logger and give ``None`` (FK) or ``[]``;
+    an ``_unfetchable`` target is not queried (``None``/``[]`` with one ``UserWarning`` from
+    the single-relation methods, a log line from the resilient ones). Inside a transaction
+    the multi-query methods run their queries one after another (API.md §10.29).
+    """
+
+    # -- foreign keys ----------------------------------------------------------------------
+
+    async def _fetch_fk(self, instance: Model, name: str, method: str, warn: bool) -> Any:
+        model = type(instance)
+        key, ref = fk_reference(model, name)
+        target: type[Model] = ref.related_model
+        if target._meta.unfetchable:
+            if warn:
+                # frames: _fetch_fk, RelationLoader.fetch_fk, Model.fetch_fk, the user's code
+                warn_unfetchable(method, key, model, target, stacklevel=4)
+            else:
+                logger.warning(
+                    "%s.%s: skipped, %s is marked _unfetchable",
+                    model.__name__,
+                    key,
+                    target.__name__,
+                )
+            instance.set_related(key, None)
+            return None
+        query = _fk_query(instance, key)
+        if query is None:
+            result = None
+        elif ref.to_db is None or ref.to_db == target._meta.database:
+            qb, column, value = query
+            result = await target.get(**{column: value})
+        else:  # another registered database: that database's pool, never the cache
+            qb, column, value = query
+            result = await qb.filter(**{column: value}).get()
+        instance.set_related(key, result)
+        return result
+
+    async def fetch_fk(self, instance: Model, name: str) -> Any:
+        """The object the FK ``name`` points to, or ``None`` when the FK is ``None``.
+
+        Raises:
+            FieldError: ``name`` is not an FK of the model.
+            DoesNotExist: The FK names a row that does not exist (the target's class).
+        """
+        return await self._fetch_fk(instance, name, "fetch_fk", warn=True)
+
+    async def _resilient_fk(self, instance: Model, key: str) -> Any:
+        try:
+            return await self._fetch_fk(instance, key, "fetch_fks", warn=False)
+        except Exception as err:  # report and carry on (API.md §4.2)
+            logger.warning("%s.fetch_fks: %s failed: %s", type(instance).__name__, key, err)
+            return None
+
+    async def fetch_fks(self, instance: Model) -> dict[str, Any]:
+        """Every FK target (``None`` for a failing one, logged)."""
+        keys = list(instance._meta.foreign_keys)
+        values = await run_all([partial(self._resilient_fk, instance, k) for k in keys])
+        return dict(zip(keys, values, strict=True))
+
+    async def filter_fk(self, instance: Model, name: str, /, **filters: Any) -> list[Any]:
+        """The FK target matching ``filters`` too, as a list (empty when none matches)."""
+        key, _ = fk_reference(type(instance), name)
+        query = _fk_query(instance, key)
+        if query is None:
+            return []
+        qb, column, value = query
+        return await qb.filter(**merged_filters({column: value}, filters)).all()
+
+    # -- inverse foreign keys ----------------------------------------------------------------
+
+    def _ifk_query(
+        self, instance: Model, name: str, method: str, warn: bool
+    ) -> QueryBuilder[Any] | None:
+        model = type(instance)
+        ref = ifk_reference(model, name)
+        source: type[Model] = ref.related_model
+        if source._meta.unfetchable:
+            if warn:
+                warn_unfetchable(method, name, model, source, stacklevel=5)
+            return None
+        value = instance.__dict__.get(ref.referenced_field)
+        if value is None:
+            return None
+        return QueryBuilder(source).filter(**{ref.from_field: value})
+
+    async def _fetch_ifk(self, instance: Model, name: str, method: str, warn: bool) -> list[Any]:
+        qb = self._ifk_query(instance, name, method, warn)
+        rows: list[Any] = [] if qb is None else await qb.all()
+        instance.set_related(name, rows, is_inverse=True)
+        return rows
+
+    async def fetch_ifk(self, instance: Model, name: str) -> list[Any]:
+        """The rows whose FK points at ``instance`` (``[]`` when the referenced value is None).
+
+        Raises:
+            FieldError: ``name`` is not an inverse FK of the model.
+        """
+        return await self._fetch_ifk(instance, name, "fetch_ifk", warn=True)
+
+    async def _resilient_ifk(self, instance: Model, name: str) -> list[Any]:
+        try:
+            return await self._fetch_ifk(instance, name, "fetch_ifks", warn=False)
+        except Exception as err:
+            logger.warning("%s.fetch_ifks: %s failed: %s", type(instance).__name__, name, err)
+            return []
+
+    async def fetch_ifks(self, instance: Model) -> dict[str, list[Any]]:
+        """Every inverse FK (``[]`` for a failing one, logged)."""
+        names = list(instance._meta.inverse_foreign_keys)
+        values = await run_all([partial(self._resilient_ifk, instance, n) for n in names])
+        return dict(zip(names, values, strict=True))
+
+    async def filter_ifk(self, instance: Model, name: str, /, **filters: Any) -> list[Any]:
+        """The inverse FK rows that also match ``filters``."""
+        model = type(instance)
+        ref = ifk_reference(model, name)
+        value = instance.__dict__.get(ref.referenced_field)
+        if value is None:
+            return []
+        base = {ref.from_field: value}
+        return await QueryBuilder(ref.related_model).filter(**merged_filters(base, filters)).all()
+
+    # -- many-to-many ----------------------------------------------------------------------
+
+    async def _fetch_m2m(self, instance: Model, name: str, method: str, warn: bool) -> list[Any]:
+        model = type(instance)
+        j = _m2m.junction_for(model, name)
+        rows: list[Any] = []
+        if j.target._meta.unfetchable:
+            if warn:
+                warn_unfetchable(method, name, model, j.target, stacklevel=4)
+        else:
+            key = source_key(instance, name, required=False)
+            if key is not None:
+                rows = await _m2m.fetch_targets(j, (key,), many=False)
+        instance.set_related(name, rows, is_m2m=True)
+        return rows
+
+    async def fetch_m2m(self, instance: Model, name: str) -> list[Any]:
+        """The targets linked through the junction (one JOIN query; ``[]`` when unsaved).
+
+        Raises:
+            FieldError: ``name`` is not a many-to-many relation of the model.
+        """
+        return await self._fetch_m2m(instance, name, "fetch_m2m", warn=True)
+
+    async def _resilient_m2m(self, instance: Model, name: str) -> list[Any]:
+        try:
+            return await self._fetch_m2m(instance, name, "fetch_m2ms", warn=False)
+        except Exception as err:
+            logger.warning("%s.fetch_m2ms: %s failed: %s", type(instance).__name__, name, err)
+            return []
+
+    async def fetch_m2ms(self, instance: Model) -> dict[str, list[Any]]:
+        """Every many-to-many relation (``[]`` for a failing one, logged)."""
+        names = list(instance._meta.many_to_many_keys)
+        values = await run_all([partial(self._resilient_m2m, instance, n) for n in names])
+        return dict(zip(names, values, strict=True))
+
+    async def add_m2m(self, instance: Model, name: str, *ids: Any) -> int:
+        """Link targets (keys or instances); returns the junction rows actually inserted.
+
+        Raises:
+            StateError: ``instance`` is not saved.
+            ValidationError: An id is not a valid target key (nothing sent).
+            IntegrityError: An id names no target row (foreign key violation).
+        """
+        j = _m2m.junction_for(type(instance), name)
+        key = source_key(instance, name, required=True)
+        added = await _m2m.add_links(j, key, ids)
+        _forget(instance, name)
+        return added
+
+    async def remove_m2m(self, instance: Model, name: str, *ids: Any) -> int:
+        """Unlink targets; returns the junction rows deleted."""
+        j = _m2m.junction_for(type(instance), name)
+        key = source_key(instance, name, required=True)
+        removed = await _m2m.remove_links(j, key, ids)
+        _forget(instance, name)
+        return removed
+
+    async def set_m2m(self, instance: Model, name: str, ids: Iterable[Any]) -> None:
+        """Make the linked targets exactly ``ids``, atomically, as a diff.
+
+        Raises:
+            ValidationError: ``ids`` is a str/bytes (pass a list) or holds an invalid key.
+            IntegrityError: An id names no target row; the old links are left intact.
+        """
+        j = _m2m.junction_for(type(instance), name)
+        if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+            raise ValidationError(
+                f"{type(instance).__name__}.set_m2m('{name}', {ids!r}): pass a list of "
+                f"{j.target.__name__} keys or instances.",
+                model=type(instance),
+                field=name,
+                value=ids,
+            )
+        key = source_key(instance, name, required=True)
+        await _m2m.set_links(j, key, ids)
+        _forget(instance, name)
+
+    async def clear_m2m(self, instance: Model, name: str) -> int:
+        """Unlink every target; returns the junction rows deleted."""
+        j = _m2m.junction_for(type(instance), name)
+        key = source_key(instance, name, required=True)
+        removed = await _m2m.clear_links(j, key)
+        _forget(instance, name)
+        return removed
+
+    # -- everything, one relation, batches ------------------------------------------------------
+
+    async def fetch_all_related(self, instance: Model) -> dict[str, dict[str, Any]]:
+        """FKs, inverse FKs and many-to-many relations; always the three keys."""
+        fks, ifks, m2ms = await run_all(
+            [
+                lambda: self.fetch_fks(instance),
+                lambda: self.fetch_ifks(instance),
+                lambda: self.fetch_m2ms(instance),
+            ]
+        )
+        return {"foreign_keys": fks, "inverse_foreign_keys": ifks, "many_to_many": m2ms}
+
+    async def fetch_one_relation(self, instance: Model, name: str) -> Any:
+        """Load the relation ``name`` of any kind.
+
+        Raises:
+            FieldError: ``name`` is no relation (the message lists the valid names).
+        """
+        step = resolve_relation(type(instance), name, "fetch_one_relation")
+        if step.kind == "fk":
+            return await self.fetch_fk(instance, step.name)
+        if step.kind == "ifk":
+            return await self.fetch_ifk(instance, step.name)
+        return await self.fetch_m2m(instance, step.name)
+
+    async def filter_one_relation(self, instance: Model, name: str, /, **filters: Any) -> list[Any]:
+        """The rows of relation ``name`` that match ``filters`` (honoured for every kind)."""
+        step = resolve_relation(type(instance), name, "filter_one_relation")
+        if step.kind == "fk":
+            return await self.filter_fk(instance, step.name, **filters)
+        if step.kind == "ifk":
+            return await self.filter_ifk(instance, step.name, **filters)
+        j = _m2m.junction_for(type(instance), step.name)
+        key = source_key(instance, step.name, required=False)
+        if key is None:
+            return []
+        keys = await _m2m.linked_keys(j, key)
+        base = {f"{j.target_pk}__in": keys}
+        return await QueryBuilder(j.target).filter(**merged_filters(base, filters)).all()
+
+    async def prefetch_related(self, instances: Sequence[Any], paths: Sequence[str]) -> None:
+        """Batch-load ``paths`` into ``instances`` (see :func:`prefetch_related_objects`)."""
+        await prefetch_related_objects(instances, *paths)
