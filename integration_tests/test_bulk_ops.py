@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
@@ -15,6 +15,7 @@ from uuid import uuid4
 import pytest
 
 from matrx_orm import (
+    ArrayField,
     BooleanField,
     CharField,
     DateTimeField,
@@ -22,12 +23,15 @@ from matrx_orm import (
     IntegerField,
     IntegrityError,
     JSONBField,
+    JSONField,
     Model,
     TextField,
     UUIDField,
     ValidationError,
 )
 from matrx_orm.migrations import MigrationDB
+from matrx_orm_core import _execution
+from matrx_orm_core.models import _bulk_copy
 from matrx_orm_core.transaction import transaction
 
 DB = os.environ.get("MATRX_TEST_DB_ALIAS", "matrx_test")
@@ -99,6 +103,34 @@ async def tables(matrx_test_database: Any) -> AsyncIterator[MigrationDB]:
         await db.execute('DROP TABLE IF EXISTS "bulk_user", "bulk_thing", "bulk_pair"')
 
 
+@pytest.fixture
+def copied(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Every COPY bulk_create sends: ``(staging table, rows)``."""
+    calls: list[tuple[str, int]] = []
+    real = _execution.copy_records
+
+    async def spy(database: str, table: str, columns: Any, records: Any, **kw: Any) -> int:
+        calls.append((table, len(records)))
+        return await real(database, table, columns, records, **kw)
+
+    monkeypatch.setattr(_execution, "copy_records", spy)
+    return calls
+
+
+@pytest.fixture(params=["unnest", "copy"])
+def path(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, copied: list[Any]
+) -> Iterator[str]:
+    """Run the test through the one-statement ``unnest`` path and through COPY (every group)."""
+    if request.param == "copy":
+        monkeypatch.setattr(_bulk_copy, "COPY_MIN_ROWS", 1)
+    yield request.param
+    assert bool(copied) == (request.param == "copy")
+
+
+STAGING_TABLES = "SELECT count(*) FROM pg_class WHERE relname LIKE '\\_matrx\\_copy\\_%'"
+
+
 # --- the spec README, "CRUD Operations" ---------------------------------------------------------
 
 
@@ -147,26 +179,35 @@ async def test_bulk_create_empty_list_returns_empty_list(tables: MigrationDB) ->
     assert await BulkUser.bulk_create([]) == []
 
 
-async def test_bulk_create_is_atomic_for_ten_thousand_rows(tables: MigrationDB) -> None:
+async def test_bulk_create_is_atomic_for_ten_thousand_rows(
+    tables: MigrationDB, copied: list[tuple[str, int]]
+) -> None:
     rows = [
         {"id": str(uuid4()), "username": f"user{i}", "email": f"u{i}@x.io"} for i in range(10_000)
     ]
     rows[9_998]["id"] = rows[17]["id"]  # row 9,999 repeats an earlier primary key
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError) as info:
         await BulkUser.bulk_create(rows)
+    assert copied == [("_matrx_copy_0", 10_000)]  # the default threshold sends it through COPY
+    assert info.value.model == "BulkUser"
+    assert info.value.constraint == "unique"
     assert await BulkUser.count() == 0
+    assert await tables.fetch_val(STAGING_TABLES) == 0
 
 
-async def test_bulk_create_forty_thousand_rows_in_one_call(tables: MigrationDB) -> None:
+async def test_bulk_create_forty_thousand_rows_in_one_call(
+    tables: MigrationDB, copied: list[tuple[str, int]]
+) -> None:
     rows = [{"code": f"c{i}", "score": i} for i in range(40_000)]
     things = await BulkThing.bulk_create(rows)
+    assert copied == [("_matrx_copy_0", 40_000)]
     assert len(things) == 40_000
     assert await BulkThing.count() == 40_000
     assert [t.code for t in things[:3]] == ["c0", "c1", "c2"]
     assert all(t.score == i and t.code == f"c{i}" for i, t in enumerate(things))
 
 
-async def test_bulk_create_maps_returned_rows_to_inputs(tables: MigrationDB) -> None:
+async def test_bulk_create_maps_returned_rows_to_inputs(tables: MigrationDB, path: str) -> None:
     rows = [{"id": str(uuid4()), "username": f"m{i}", "email": f"m{i}@x.io"} for i in range(500)]
     random.Random(3).shuffle(rows)
     users = await BulkUser.bulk_create(rows)
@@ -176,7 +217,9 @@ async def test_bulk_create_maps_returned_rows_to_inputs(tables: MigrationDB) -> 
     assert all(server[u.username] == u.id for u in users)
 
 
-async def test_bulk_create_server_generated_keys_map_by_position(tables: MigrationDB) -> None:
+async def test_bulk_create_server_generated_keys_map_by_position(
+    tables: MigrationDB, path: str
+) -> None:
     things = await BulkThing.bulk_create([{"code": f"p{i}", "score": 100 - i} for i in range(50)])
     stored = {t.code: t.id for t in await BulkThing.all()}
     assert [t.id for t in things] == [stored[f"p{i}"] for i in range(50)]
@@ -184,7 +227,7 @@ async def test_bulk_create_server_generated_keys_map_by_position(tables: Migrati
 
 
 async def test_bulk_create_rows_missing_a_column_get_the_server_default(
-    tables: MigrationDB,
+    tables: MigrationDB, path: str
 ) -> None:
     things = await BulkThing.bulk_create(
         [
@@ -199,7 +242,7 @@ async def test_bulk_create_rows_missing_a_column_get_the_server_default(
     assert things[0].data is None
 
 
-async def test_bulk_create_round_trips_driver_types(tables: MigrationDB) -> None:
+async def test_bulk_create_round_trips_driver_types(tables: MigrationDB, path: str) -> None:
     when = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)
     ref = str(uuid4())
     rows = [
@@ -243,7 +286,9 @@ class BulkToken(Model):
     _database = DB
 
 
-async def test_bulk_create_same_shape_rows_equal_a_fresh_select(tables: MigrationDB) -> None:
+async def test_bulk_create_same_shape_rows_equal_a_fresh_select(
+    tables: MigrationDB, path: str
+) -> None:
     await tables.execute(
         'CREATE TABLE "bulk_token" ("id" uuid PRIMARY KEY, "name" varchar(100) NOT NULL, '
         '"price" numeric(10, 2) NOT NULL, "at" timestamptz NOT NULL, "tags" jsonb NOT NULL)'
@@ -284,7 +329,9 @@ class BulkAmount(Model):
     _database = DB
 
 
-async def test_bulk_create_decimals_as_text_store_what_create_stores(tables: MigrationDB) -> None:
+async def test_bulk_create_decimals_as_text_store_what_create_stores(
+    tables: MigrationDB, path: str
+) -> None:
     await tables.execute(
         'CREATE TABLE "bulk_amount" ("id" integer PRIMARY KEY, "free" numeric NOT NULL, '
         '"fixed" numeric(12, 3) NOT NULL)'
@@ -325,7 +372,9 @@ async def test_bulk_create_validates_before_sending(tables: MigrationDB) -> None
     assert await BulkUser.count() == 0
 
 
-async def test_bulk_create_inside_a_transaction_rolls_back_with_it(tables: MigrationDB) -> None:
+async def test_bulk_create_inside_a_transaction_rolls_back_with_it(
+    tables: MigrationDB, path: str
+) -> None:
     class Boom(Exception):
         pass
 
@@ -393,7 +442,7 @@ HOSTILE_VALUES = [
 ]
 
 
-async def test_hostile_values_round_trip_verbatim(tables: MigrationDB) -> None:
+async def test_hostile_values_round_trip_verbatim(tables: MigrationDB, path: str) -> None:
     rows = [
         {"id": str(uuid4()), "username": f"h{i}", "email": value, "bio": value}
         for i, value in enumerate(HOSTILE_VALUES)
@@ -412,3 +461,147 @@ async def test_hostile_values_round_trip_verbatim(tables: MigrationDB) -> None:
         v + "!" for v in HOSTILE_VALUES
     ]
     assert await BulkUser.delete_where(email=HOSTILE_VALUES[2] + "!") == 1
+
+
+# --- bulk_create through COPY ---------------------------------------------------------------------
+
+
+class BulkCopyMix(Model):
+    """Every carrier the COPY path uses: text-carried uuid/numeric/json/jsonb, binary others."""
+
+    id = UUIDField(primary_key=True, default=uuid4)
+    doc = JSONField(null=True)
+    docb = JSONBField(null=True)
+    price = DecimalField(max_digits=12, decimal_places=3, null=True)
+    at = DateTimeField(null=True)
+    flag = BooleanField(null=True)
+    note = TextField(null=True)
+    nums = ArrayField(IntegerField(), null=True)
+    rank = IntegerField()
+
+    _table_name = "bulk_copy_mix"
+    _database = DB
+
+
+MIX_TABLE = (
+    'CREATE TABLE "bulk_copy_mix" ("id" uuid PRIMARY KEY, "doc" json, "docb" jsonb, '
+    '"price" numeric(12, 3), "at" timestamptz, "flag" boolean, "note" text, "nums" integer[], '
+    '"rank" integer NOT NULL DEFAULT 42)'
+)
+
+
+@pytest.fixture
+async def mix(tables: MigrationDB) -> AsyncIterator[MigrationDB]:
+    await tables.execute(MIX_TABLE)
+    try:
+        yield tables
+    finally:
+        await tables.execute('DROP TABLE IF EXISTS "bulk_copy_mix"')
+
+
+def _public(instance: Model) -> dict[str, Any]:
+    return {k: v for k, v in instance.__dict__.items() if not k.startswith("_")}
+
+
+async def test_copy_round_trips_every_carrier_and_null(
+    mix: MigrationDB, copied: list[tuple[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_bulk_copy, "COPY_MIN_ROWS", 1_000)
+    plus_five = dt.timezone(dt.timedelta(hours=5, minutes=30))
+    rows: list[dict[str, Any]] = []
+    for i in range(3_000):
+        row: dict[str, Any] = {"rank": i}
+        if i % 3:  # a third of the rows leave every nullable column out: their own group
+            row.update(
+                id=str(uuid4()),
+                doc=[i, "x", {"k": None}] if i % 2 else "plain string",
+                docb={"i": i, "nested": {"list": [1.5, True, None]}},
+                price=Decimal(i) / 8,
+                at=dt.datetime(2024, 2, 29, 23, 59, i % 60, 123456, tzinfo=plus_five),
+                flag=bool(i % 2),
+                note=f"n{i}\t\\N\n",
+                nums=[i, -i, 0],
+            )
+        rows.append(row)
+    made = await BulkCopyMix.bulk_create(rows)
+    assert sorted(n for _, n in copied) == [1_000, 2_000]  # both groups went through COPY
+    fresh = {m.id: m for m in await BulkCopyMix.all()}
+    assert len(fresh) == 3_000
+    for row, inst in zip(rows, made, strict=True):
+        assert _public(inst) == _public(fresh[inst.id])
+        assert inst.rank == row["rank"]
+        if "doc" in row:
+            assert inst.id == row["id"]
+            assert (inst.doc, inst.docb, inst.nums, inst.note) == (
+                row["doc"],
+                row["docb"],
+                row["nums"],
+                row["note"],
+            )
+            assert inst.price == Decimal(row["price"]).quantize(Decimal("0.001"))
+            assert inst.at == row["at"]
+        else:
+            assert (inst.doc, inst.docb, inst.price, inst.at, inst.nums) == (None,) * 5
+
+
+async def test_copy_fills_server_defaults_for_the_union_of_keys(
+    tables: MigrationDB, copied: list[tuple[str, int]]
+) -> None:
+    rows: list[dict[str, Any]] = [
+        {"code": f"s{i}", "score": i} if i % 2 else {"code": f"s{i}"} for i in range(12_000)
+    ]
+    things = await BulkThing.bulk_create(rows)
+    assert sorted(n for _, n in copied) == [6_000, 6_000]
+    assert [t.score for t in things[:4]] == [7, 1, 7, 3]  # 7 is the column's server default
+    assert [t.code for t in things] == [r["code"] for r in rows]
+    stored = {t.code: (t.id, t.score) for t in await BulkThing.all()}
+    assert all(stored[t.code] == (t.id, t.score) for t in things)
+
+
+async def test_copy_error_names_the_model_and_the_column(
+    tables: MigrationDB, monkeypatch: pytest.MonkeyPatch, copied: list[tuple[str, int]]
+) -> None:
+    monkeypatch.setattr(_bulk_copy, "COPY_MIN_ROWS", 1)
+    rows = [{"id": str(uuid4()), "username": f"e{i}"} for i in range(3)]  # email is NOT NULL
+    with pytest.raises(IntegrityError) as info:
+        await BulkUser.bulk_create(rows)
+    assert copied
+    error = info.value
+    assert error.model == "BulkUser"
+    assert error.operation == "bulk_create"
+    assert error.constraint == "not_null"
+    assert error.column == "email"
+    assert await BulkUser.count() == 0
+
+
+async def test_copy_leaves_no_staging_table_in_or_after_a_transaction(
+    tables: MigrationDB, copied: list[tuple[str, int]]
+) -> None:
+    rows = [{"code": f"t{i}", "score": i} for i in range(_bulk_copy.COPY_MIN_ROWS)]
+    async with transaction(DB):
+        await BulkThing.bulk_create(rows)
+        # Same connection, same transaction: the step dropped its table already, so a second
+        # COPY in the same transaction can create it again.
+        assert await _execution.fetch_val(DB, STAGING_TABLES) == 0
+        await BulkThing.bulk_create([{**r, "code": r["code"] + "b"} for r in rows])
+    assert [name for name, _ in copied] == ["_matrx_copy_0", "_matrx_copy_0"]
+    assert await BulkThing.count() == 2 * len(rows)
+    # The catalog of every session, the pooled connections included, holds no staging table.
+    assert await tables.fetch_val(STAGING_TABLES) == 0
+
+
+async def test_copy_inside_a_failed_transaction_leaves_nothing(
+    tables: MigrationDB, copied: list[tuple[str, int]]
+) -> None:
+    rows = [{"code": f"f{i}", "score": i} for i in range(_bulk_copy.COPY_MIN_ROWS)]
+
+    async def copy_then_fail() -> None:
+        async with transaction(DB):
+            await BulkThing.bulk_create(rows)
+            raise RuntimeError("after the copy")
+
+    with pytest.raises(RuntimeError, match="after the copy"):
+        await copy_then_fail()
+    assert copied
+    assert await BulkThing.count() == 0
+    assert await tables.fetch_val(STAGING_TABLES) == 0
