@@ -1,12 +1,15 @@
-"""matrx-orm CLI: the ``matrx-orm`` command.
+"""matrx-orm CLI: the ``matrx-orm`` command (``python -m matrx_orm_cli`` works too).
 
-The command itself (``matrx_orm_cli.main``) arrives with issue #8; nothing is exported yet.
+``cli`` is the click group the console script runs; ``main(argv)`` runs it and returns the exit
+status instead of exiting.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 
+from .main import cli, main
+
 __version__ = importlib.metadata.version("matrx-orm-cli")
 
-__all__: list[str] = []
+__all__ = ["cli", "main"]
