@@ -58,5 +58,17 @@ def test_mismatch_warns_naming_both_versions(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_reexports_are_core_objects() -> None:
-    assert matrx_orm_cache.__all__ == ["CachePolicy"]
+    assert "CachePolicy" in matrx_orm_cache.__all__
     assert matrx_orm_cache.CachePolicy is matrx_orm_core.CachePolicy
+
+
+def test_installed_into_core_hook() -> None:
+    from matrx_orm_core import hooks
+
+    previous = hooks.set_model_cache(None)
+    try:
+        matrx_orm_cache._installed = False
+        matrx_orm_cache._install()
+        assert hooks.get_model_cache() is matrx_orm_cache.StateManager.cache_hook()
+    finally:
+        hooks.set_model_cache(previous)

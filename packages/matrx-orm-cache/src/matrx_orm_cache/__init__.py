@@ -1,9 +1,8 @@
 """matrx-orm cache: the state cache that installs itself into core's model-cache hook.
 
-Importing this package runs :func:`_install` once. The cache behaviour (``StateManager`` and the
-``ModelCache`` implementation registered through ``matrx_orm_core.hooks.set_model_cache``)
-arrives with issue #7; for now the package re-exports :class:`CachePolicy` (defined in core) and
-checks that its version matches ``matrx_orm_core``.
+Importing this package runs :func:`_install` once, which registers :class:`StateCache` (the
+``ModelCache`` implementation behind :class:`StateManager`) with
+``matrx_orm_core.hooks.set_model_cache``. ``CachePolicy`` is defined in core and re-exported.
 """
 
 from __future__ import annotations
@@ -13,10 +12,25 @@ import warnings
 
 import matrx_orm_core
 from matrx_orm_core import CachePolicy
+from matrx_orm_core import hooks as _hooks
+
+from ._hook import StateCache
+from .model_state import ModelState
+from .settings import POLICY_TTL, CacheSettings, configure, get_settings
+from .state_manager import StateManager
 
 __version__ = importlib.metadata.version("matrx-orm-cache")
 
-__all__ = ["CachePolicy"]
+__all__ = [
+    "POLICY_TTL",
+    "CachePolicy",
+    "CacheSettings",
+    "ModelState",
+    "StateCache",
+    "StateManager",
+    "configure",
+    "get_settings",
+]
 
 _installed = False
 
@@ -40,7 +54,7 @@ def _install() -> None:
             RuntimeWarning,
             stacklevel=2,
         )
-    # TODO(#7): register the ModelCache implementation with matrx_orm_core.hooks.set_model_cache.
+    _hooks.set_model_cache(StateManager.cache_hook())
 
 
 _install()

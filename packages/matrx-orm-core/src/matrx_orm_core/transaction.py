@@ -19,6 +19,7 @@ from .exceptions import ORMException, TransactionError
 
 __all__ = [
     "TransactionContext",
+    "ending_connection",
     "get_active_connection",
     "in_transaction",
     "transaction",
@@ -30,6 +31,9 @@ _blocks: ContextVar[dict[str, TransactionContext] | None] = ContextVar(
     "matrx_orm_transaction_blocks", default=None
 )
 """The innermost open ``transaction()`` block of this task, by database name."""
+
+_ending: ContextVar[Connection | None] = ContextVar("matrx_orm_ending_transaction", default=None)
+"""The connection of the transaction being ended while the cache hook hears of it."""
 
 
 class _State:
@@ -266,12 +270,16 @@ class TransactionContext:
                 await state.acquired.__aexit__(None, None, None)
             finally:
                 cache = hooks.get_model_cache()
-                if committed:
-                    cache.on_commit(database)
-                else:
-                    cache.on_rollback(database)
-                    if uncertain:
-                        cache.clear(database=database)
+                ending = _ending.set(connection)
+                try:
+                    if committed:
+                        cache.on_commit(database)
+                    else:
+                        cache.on_rollback(database)
+                        if uncertain:
+                            cache.clear(database=database)
+                finally:
+                    _ending.reset(ending)
 
     @staticmethod
     async def _rollback_or_discard(connection: SerialConnection) -> None:
@@ -330,6 +338,19 @@ def in_transaction(database: str | None = None) -> bool:
         return any(block._state is not None for block in blocks.values())
     block = blocks.get(database)
     return block is not None and block._state is not None and not block._state.connection.ended
+
+
+def ending_connection() -> Connection | None:
+    """The connection of the transaction whose end the cache hook is being told about.
+
+    Set only while ``ModelCache.on_commit``/``on_rollback`` run, so a cache that held write
+    notices per transaction (keyed by :func:`get_active_connection` when they arrived) applies
+    or drops exactly that transaction's notices.
+
+    Returns:
+        The ended transaction's connection, or ``None`` outside those calls.
+    """
+    return _ending.get()
 
 
 def get_active_connection(database: str | None = None) -> Connection | None:

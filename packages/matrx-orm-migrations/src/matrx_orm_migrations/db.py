@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from matrx_orm_core import _execution
+from matrx_orm_core import _execution, hooks
 from matrx_orm_core.connections import AsyncDatabaseManager
 from matrx_orm_core.exceptions import (
     ConfigurationError,
@@ -15,7 +15,7 @@ from matrx_orm_core.exceptions import (
     ORMException,
     ParameterError,
 )
-from matrx_orm_core.sqltext import count_statements
+from matrx_orm_core.sqltext import count_statements, is_read_only
 
 __all__ = ["MigrationDB"]
 
@@ -251,6 +251,11 @@ class MigrationDB:
                 params=list(args),
                 details={"database": self._config_name, "timeout": timeout},
             ) from err
+        finally:
+            # A statement that may write (DDL, DML) clears the database's cached models, as
+            # raw SQL through Model.raw does (API.md §10.30).
+            if not is_read_only(sql):
+                hooks.get_model_cache().clear(database=self._config_name)
 
 
 def _check_timeout(timeout: float | None, operation: str) -> None:

@@ -9,7 +9,7 @@ import logging
 import ssl as ssl_module
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
@@ -35,6 +35,7 @@ __all__ = [
     "AsyncpgConnection",
     "AsyncpgDriver",
     "AsyncpgPool",
+    "AsyncpgSession",
     "create_driver",
     "init_connection",
     "pool_options",
@@ -400,6 +401,43 @@ class AsyncpgPool:
         return self.raw.get_idle_size()
 
 
+class AsyncpgSession(AsyncpgConnection):
+    """A dedicated asyncpg connection outside the pool (:class:`~.base.Session`)."""
+
+    __slots__ = ("_closing", "_lost")
+
+    def __init__(self, raw: _RawConnection) -> None:
+        super().__init__(raw)
+        self._closing = False
+        self._lost: list[Callable[[], None]] = []
+        raw.add_termination_listener(self._on_terminated)
+
+    def _on_terminated(self, _con: Any) -> None:
+        if self._closing:
+            return
+        for callback in self._lost:
+            try:
+                callback()
+            except Exception:
+                logger.exception("a lost-session callback failed")
+
+    def add_lost_callback(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` when the session ends other than through :meth:`close`."""
+        self._lost.append(callback)
+
+    def is_closed(self) -> bool:
+        """True once the session has ended."""
+        return bool(self.raw.is_closed())
+
+    async def close(self) -> None:
+        """Close gracefully (a close that fails terminates the session instead)."""
+        self._closing = True
+        try:
+            await self.raw.close(timeout=5)
+        except Exception:
+            self.raw.terminate()
+
+
 class AsyncpgDriver:
     """The asyncpg implementation of :class:`~matrx_orm_core.drivers.base.Driver`."""
 
@@ -442,6 +480,37 @@ class AsyncpgDriver:
                 original_error=err,
             ) from err
         return AsyncpgPool(raw)
+
+    async def connect(self, config: DatabaseProjectConfig) -> AsyncpgSession:
+        """Open one dedicated session for ``config`` (no pool; the caller closes it).
+
+        Returns:
+            The session, with the ORM's codecs installed.
+
+        Raises:
+            ConnectionError: the server is unreachable or refused the login.
+        """
+        options = pool_options(config)
+        for key in ("min_size", "max_size", "init", "reset"):
+            options.pop(key, None)
+        where = config.dsn(redacted=True)
+        try:
+            raw = await asyncpg.connect(**options)
+        except asyncpg.PostgresError as err:
+            translated = self.translate_error(err)
+            if translated is not None:
+                translated.enrich(db_url=where)
+                raise translated from err
+            raise
+        except (OSError, asyncio.TimeoutError) as err:
+            raise connection_error(
+                f"Opening a session to {where} for database '{config.name}' failed "
+                f"({type(err).__name__}: {err}). Check host, port and that the server is running.",
+                db_url=where,
+                original_error=err,
+            ) from err
+        await init_connection(raw)
+        return AsyncpgSession(raw)
 
     def translate_error(
         self,

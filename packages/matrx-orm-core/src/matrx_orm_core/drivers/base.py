@@ -10,7 +10,15 @@ if TYPE_CHECKING:
     from matrx_orm_core.config import DatabaseProjectConfig
     from matrx_orm_core.exceptions import ORMException
 
-__all__ = ["Connection", "Driver", "NotificationHandler", "Pool", "Row"]
+__all__ = [
+    "Connection",
+    "Driver",
+    "NotificationHandler",
+    "Pool",
+    "Row",
+    "Session",
+    "SessionDriver",
+]
 
 
 @runtime_checkable
@@ -189,4 +197,38 @@ class Driver(Protocol):
         self, connection: Connection, sql: str, params: Sequence[Any] = (), *, prefetch: int = 500
     ) -> AsyncIterator[Row]:
         """Iterate a query with a server-side cursor (the connection must be in a transaction)."""
+        ...
+
+
+class Session(Connection, Protocol):
+    """A dedicated server session opened outside every pool (e.g. for LISTEN).
+
+    Nothing resets or reuses it: the opener closes it. ``on_lost`` callbacks run once when the
+    session ends for any reason other than :meth:`close` (server restart,
+    ``pg_terminate_backend``, network loss).
+    """
+
+    def add_lost_callback(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` (on the session's loop) when the session is lost."""
+        ...
+
+    def is_closed(self) -> bool:
+        """True once the session has ended (closed or lost)."""
+        ...
+
+    async def close(self) -> None:
+        """End the session gracefully (no lost callbacks run)."""
+        ...
+
+
+@runtime_checkable
+class SessionDriver(Protocol):
+    """A driver that can open a dedicated :class:`Session` (the cache's listener needs one)."""
+
+    async def connect(self, config: DatabaseProjectConfig) -> Session:
+        """Open one session for ``config`` on the running loop, outside the pool.
+
+        Raises:
+            ConnectionError: the server could not be reached or refused the login.
+        """
         ...
