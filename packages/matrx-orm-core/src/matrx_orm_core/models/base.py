@@ -28,6 +28,7 @@ from matrx_orm_core.exceptions import (
     UnknownRelationError,
     ValidationError,
 )
+from matrx_orm_core.query import _expression_methods as _expr
 from matrx_orm_core.query.builder import QueryBuilder, model_value
 
 from . import _bulk
@@ -229,9 +230,9 @@ class Model(metaclass=ModelMeta):
         return await raw_dicts(cls, sql, params)
 
     @classmethod
-    def filter(cls, **filters: Any) -> QueryBuilder[Self]:
-        """A lazy query with ``filters`` (``field=value`` or ``field__op=value``; validated
-        now, run when awaited).
+    def filter(cls, *conditions: Any, **filters: Any) -> QueryBuilder[Self]:
+        """A lazy query with ``filters`` (``field=value`` or ``field__op=value``) and
+        positional ``Q``/``Exists`` conditions; validated now, run when awaited.
 
         Returns:
             A new QueryBuilder.
@@ -240,11 +241,12 @@ class Model(metaclass=ModelMeta):
             FieldError: Unknown field or lookup (nothing sent).
             ValidationError: A value does not suit its lookup or field.
         """
-        return QueryBuilder(cls).filter(**filters)
+        return QueryBuilder(cls).filter(*conditions, **filters)
 
     @classmethod
-    def exclude(cls, **filters: Any) -> QueryBuilder[Self]:
-        """A lazy query without the rows matching all of ``filters``: ``NOT (a AND b)``.
+    def exclude(cls, *conditions: Any, **filters: Any) -> QueryBuilder[Self]:
+        """A lazy query without the rows matching all of ``conditions`` and ``filters``:
+        ``NOT (a AND b)``.
 
         Returns:
             A new QueryBuilder.
@@ -253,7 +255,7 @@ class Model(metaclass=ModelMeta):
             FieldError: Unknown field or lookup (nothing sent).
             ValidationError: A value does not suit its lookup or field.
         """
-        return QueryBuilder(cls).exclude(**filters)
+        return QueryBuilder(cls).exclude(*conditions, **filters)
 
     @classmethod
     async def all(cls) -> list[Self]:
@@ -265,21 +267,25 @@ class Model(metaclass=ModelMeta):
         return await QueryBuilder(cls).all()
 
     @classmethod
-    async def count(cls, **filters: Any) -> int:
-        """``SELECT count(*)`` over the rows matching ``filters`` (lookups allowed).
+    async def count(cls, *conditions: Any, **filters: Any) -> int:
+        """``SELECT count(*)`` over the rows matching ``filters`` (lookups and ``Q`` allowed).
 
         Returns:
             The row count.
         """
+        if conditions or _expr.has_expression(filters):
+            return await QueryBuilder(cls).filter(*conditions, **filters).count()
         return int(await model_value(cls, "count", filters) or 0)
 
     @classmethod
-    async def exists(cls, **filters: Any) -> bool:
-        """``SELECT EXISTS(...)`` for ``filters`` (lookups allowed).
+    async def exists(cls, *conditions: Any, **filters: Any) -> bool:
+        """``SELECT EXISTS(...)`` for ``filters`` (lookups and ``Q`` allowed).
 
         Returns:
             Whether any row matches.
         """
+        if conditions or _expr.has_expression(filters):
+            return await QueryBuilder(cls).filter(*conditions, **filters).exists()
         return bool(await model_value(cls, "exists", filters))
 
     # -- set-based writes (models/_bulk.py; no signals fire) --------------------------------
@@ -381,12 +387,21 @@ class Model(metaclass=ModelMeta):
         Raises:
             FieldError: A filter or update name is not a field (nothing sent).
             ValidationError: No updates, or a value is not acceptable (nothing sent).
+
+        ``filters`` may also be a ``Q``, and values may be expressions
+        (``views=F("views") + 1``, ``shipped_at=Now()``).
         """
+        if (
+            not isinstance(filters, dict)
+            or _expr.has_expression(filters)
+            or _expr.has_expression(updates)
+        ):
+            return await _expr.update_where_expr(cls, filters, updates)
         return await _bulk.update_where(cls, filters, updates)
 
     @classmethod
-    async def delete_where(cls, **filters: Any) -> int:
-        """DELETE every row matching ``filters``.
+    async def delete_where(cls, *conditions: Any, **filters: Any) -> int:
+        """DELETE every row matching ``filters`` (and positional ``Q``/``Exists`` conditions).
 
         Returns:
             The number of rows deleted.
@@ -394,6 +409,8 @@ class Model(metaclass=ModelMeta):
         Raises:
             FieldError: A filter name is not a field (nothing sent).
         """
+        if conditions or _expr.has_expression(filters):
+            return await _expr.delete_where_expr(cls, conditions, filters)
         return await _bulk.delete_where(cls, filters)
 
     @classmethod

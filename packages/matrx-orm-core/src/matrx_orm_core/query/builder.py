@@ -26,11 +26,12 @@ from matrx_orm_core.models import _persistence as _p
 from matrx_orm_core.sql import ForUpdate
 from matrx_orm_core.transaction import in_transaction
 
+from ._expression_methods import ExpressionMethods, ExprState, has_expression
 from ._prefetch_methods import PrefetchMethods
 from ._results import CHUNK_SIZE, hydrate, iterate, model_value, plain_rows, value_dicts
-from .compiler import QueryShape, WhereShape, build_node, compile_query
 from ._select_related import JoinStep, compile_select_related
 from ._select_related_methods import SelectRelatedMethods
+from .compiler import QueryShape, WhereShape, build_node, compile_query
 from .lookups import Condition, prepare_condition
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ M = TypeVar("M", bound="Model")
 _Group = tuple[bool, tuple[Condition, ...]]
 
 
-class QueryBuilder(SelectRelatedMethods, PrefetchMethods, Generic[M]):
+class QueryBuilder(SelectRelatedMethods, PrefetchMethods, ExpressionMethods, Generic[M]):
     """A lazy, immutable query over ``model_cls``.
 
     Args:
@@ -68,6 +69,7 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, Generic[M]):
         "_prefetch",
         "_wshape",
         "_wvalues",
+        "_x",
         "database",
         "model_cls",
     )
@@ -97,6 +99,7 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, Generic[M]):
         self._for_update: ForUpdate | None = None
         self._prefetch: tuple[str, ...] = ()
         self._select_related: tuple[JoinStep, ...] = ()
+        self._x: ExprState | None = None
 
     def _clone(self) -> QueryBuilder[M]:
         clone: QueryBuilder[M] = object.__new__(type(self))
@@ -116,6 +119,7 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, Generic[M]):
         clone._for_update = self._for_update
         clone._prefetch = self._prefetch
         clone._select_related = self._select_related
+        clone._x = self._x
         return clone
 
     def __repr__(self) -> str:
@@ -169,25 +173,27 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, Generic[M]):
 
     # -- chain methods -----------------------------------------------------------------------
 
-    def filter(self, **lookups: Any) -> QueryBuilder[M]:
-        """Add conditions, ANDed with the existing ones (``field=value`` or ``field__op=value``).
-
-        Q objects (positional arguments) arrive with issue #5; for now only keyword lookups are
-        accepted.
+    def filter(self, *conditions: Any, **lookups: Any) -> QueryBuilder[M]:
+        """Add conditions, ANDed with the existing ones (``field=value`` or ``field__op=value``,
+        and positional ``Q``/``Exists`` objects). A value may be an expression
+        (``updated__gt=F("created")``); a condition on an aggregate annotation goes to HAVING.
 
         Returns:
             A new builder.
 
         Raises:
-            FieldError: Unknown field or lookup (nothing is sent).
+            FieldError: Unknown field, annotation or lookup (nothing is sent).
             ValidationError: A value does not suit its lookup or field.
+            QueryUsageError: A positional argument that is not Q or Exists.
         """
+        if conditions or self._x is not None or has_expression(lookups):
+            return self._filter_expr(conditions, lookups, False, "filter")
         if not lookups:
             return self._clone()
         return self._add(lookups, False, "filter")
 
-    def exclude(self, **lookups: Any) -> QueryBuilder[M]:
-        """Exclude the rows matching all of ``lookups``: ``NOT (a AND b)``.
+    def exclude(self, *conditions: Any, **lookups: Any) -> QueryBuilder[M]:
+        """Exclude the rows matching all of ``conditions`` and ``lookups``: ``NOT (a AND b)``.
 
         Returns:
             A new builder.
@@ -196,13 +202,16 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, Generic[M]):
             FieldError: Unknown field or lookup.
             ValidationError: A value does not suit its lookup or field.
         """
+        if conditions or self._x is not None or has_expression(lookups):
+            return self._filter_expr(conditions, lookups, True, "exclude")
         if not lookups:
             return self._clone()
         return self._add(lookups, True, "exclude")
 
     def order_by(self, *terms: object) -> QueryBuilder[M]:
-        """Replace the ordering: ``"field"`` ascending, ``"-field"`` descending, or an
-        ``OrderBy`` from ``Model.field.desc()`` / ``.asc()``.
+        """Replace the ordering: ``"field"`` ascending, ``"-field"`` descending, an
+        ``OrderBy`` from ``Model.field.desc()`` / ``.asc()``, an annotation alias (``"-n"``) or
+        an expression (``Lower("name")``, ``F("a").desc()``).
 
         Returns:
             A new builder.
@@ -210,8 +219,16 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, Generic[M]):
         Raises:
             FieldError: A term is not a field name or an ``OrderBy`` (also a ``ValueError``).
         """
-        order: list[tuple[str, bool]] = []
+        order: list[tuple[Any, bool]] = []
         for term in terms:
+            expression = self._order_term(term)
+            if expression is not None:
+                if self._x is None:  # expression orderings live on the expression path
+                    clone = self._clone()
+                    clone._x = ExprState()
+                    return clone.order_by(*terms)
+                order.append(expression)
+                continue
             if isinstance(term, str):
                 parsed = OrderBy.parse(term)
             elif isinstance(term, OrderBy):
@@ -449,6 +466,19 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, Generic[M]):
     ) -> tuple[str, tuple[Any, ...]]:
         meta = self.model_cls._meta
         shape = self._shape(kind, columns)
+        if self._x is not None:
+            if self._select_related:
+                raise QueryError(
+                    message=(
+                        f"{self.model_cls.__name__}: select_related() cannot be combined with "
+                        "annotate/group_by/with_cte/expression ordering yet; run two queries"
+                    ),
+                    model=self.model_cls,
+                )
+            extras, extra_values = self._extras(columns)
+            compiled = compile_query(meta, shape, extras)
+            full = self._wvalues + tuple(self._paging()) + extra_values
+            return compiled[0], _p.params_for(compiled, full)
         if self._select_related and kind == "select" and columns is None:
             compiled = compile_select_related(meta, shape, self._select_related)
         else:
@@ -495,7 +525,10 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, Generic[M]):
         )
 
     def _hydrate(self, rows: Sequence[Row]) -> list[M]:
-        return hydrate(self, rows)
+        instances = hydrate(self, rows)
+        if self._x is not None:
+            self._annotate_instances(instances)
+        return instances
 
     def _store(self, instances: list[M]) -> None:
         if instances and self._columns is None:
@@ -634,6 +667,10 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, Generic[M]):
         return bool(await self._value("exists"))
 
     def _value_names(self, fields: Sequence[str], operation: str) -> tuple[str, ...]:
+        if self._x is not None:
+            names = self._value_columns(fields, operation)
+            if names is not None:
+                return names
         if not fields:
             return self._columns or self.model_cls._meta.select_columns
         return self._check(fields, operation)
@@ -688,6 +725,8 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, Generic[M]):
         return run_sync(lambda: self.values_list(*fields, flat=flat), name="values_list")
 
     def _check_writable(self, operation: str) -> None:
+        if self._x is not None:
+            self._check_expr_writable(operation)
         if self._limit is not None or self._offset is not None or self._distinct or self._order:
             cls = self.model_cls
             raise QueryError(
@@ -723,6 +762,8 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, Generic[M]):
         _locking.reject_version_write(cls, values, "update")
         self._check_writable("update")
         names = tuple(name for name in meta.select_columns if name in values)
+        if has_expression(values):
+            return await self._update_expr(values, names)
         prepared = [_p.prepare_write(cls, name, values[name], "update") for name in names]
         base = self._shape("update")
         shape: QueryShape = (*base[:9], names)
