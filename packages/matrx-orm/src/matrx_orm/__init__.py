@@ -156,7 +156,14 @@ from matrx_orm_core import (
 )
 from matrx_orm_migrations import (
     MigrationDB,
+    create_empty,
+    makemigrations,
+    migrate,
+    migration_status,
+    rollback,
 )
+from matrx_orm_migrations.diff import SchemaDiff
+from matrx_orm_migrations.table_filter import TableFilter
 from matrx_orm_relations import (
     ForeignKeyReference,
     InverseForeignKeyReference,
@@ -263,6 +270,13 @@ __all__ = [
     "MatrxORMWarning",
     "MigrationDB",
     "MigrationError",
+    "SchemaDiff",
+    "TableFilter",
+    "create_empty",
+    "makemigrations",
+    "migrate",
+    "migration_status",
+    "rollback",
     "ModelNotFoundError",
     "Model",
     "model_registry",

@@ -1,12 +1,47 @@
-"""Migrations (from matrx_orm_migrations); the rest of the API arrives with issue #8.
+"""Migrations (from matrx_orm_migrations): files, diff, DDL, executor and the programmatic API.
 
-``MigrationLoader``, ``MigrationExecutor``, ``DDLGenerator``, ``SchemaDiff``, ``makemigrations``,
-``migrate``, ``rollback``, ``status``, ``create_empty`` and (from matrx_orm_schema_builder)
-``migrate_and_rebuild`` / ``rebuild_schema`` are added here with issue #8.
+``migrate_and_rebuild`` / ``rebuild_schema`` (from matrx_orm_schema_builder) join with the
+schema builder's issue.
 """
 
 from __future__ import annotations
 
-from matrx_orm_migrations import MigrationDB
+from matrx_orm_migrations import (
+    AppliedMigration,
+    MigrationDB,
+    MigrationExecutor,
+    MigrationFile,
+    MigrationLoader,
+    MigrationState,
+    create_empty,
+    makemigrations,
+    migrate,
+    migration_status,
+    rollback,
+    sql_preview,
+    status,
+)
+from matrx_orm_migrations.ddl import DDLGenerator
+from matrx_orm_migrations.diff import SchemaDiff
+from matrx_orm_migrations.lint import MigrationSafetyWarning
+from matrx_orm_migrations.table_filter import TableFilter
 
-__all__ = ["MigrationDB"]
+__all__ = [
+    "AppliedMigration",
+    "DDLGenerator",
+    "MigrationDB",
+    "MigrationExecutor",
+    "MigrationFile",
+    "MigrationLoader",
+    "MigrationSafetyWarning",
+    "MigrationState",
+    "SchemaDiff",
+    "TableFilter",
+    "create_empty",
+    "makemigrations",
+    "migrate",
+    "migration_status",
+    "rollback",
+    "sql_preview",
+    "status",
+]
