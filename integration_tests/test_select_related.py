@@ -19,8 +19,9 @@ from matrx_orm import (
     Paginator,
     RelationshipError,
 )
+from matrx_orm.core.expressions import Lower, Q, Upper
 from matrx_orm.migrations import MigrationDB
-from matrx_orm_core import _execution
+from matrx_orm_core.testing import assert_num_queries, count_queries
 
 DB = os.environ.get("MATRX_TEST_DB_ALIAS", "matrx_test")
 
@@ -106,35 +107,17 @@ async def tables(matrx_test_database: Any) -> AsyncIterator[MigrationDB]:
         await db.execute(DROP)
 
 
-@pytest.fixture
-def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The SQL of every statement the ORM sends while the test runs."""
-    sent: list[str] = []
-    for name in ("fetch", "fetch_one", "fetch_val", "execute"):
-        original = getattr(_execution, name)
-
-        async def wrapper(
-            database: str, sql: str, *args: Any, _o: Any = original, **kw: Any
-        ) -> Any:
-            sent.append(sql)
-            return await _o(database, sql, *args, **kw)
-
-        monkeypatch.setattr(_execution, name, wrapper)
-    return sent
-
-
-async def test_readme_example_loads_authors_in_one_query(
-    tables: MigrationDB, statements: list[str]
-) -> None:
-    posts = await SrlPost.filter(is_published=True).select_related("author").order_by("id").all()
-    assert len(statements) == 1
-    assert "JOIN" in statements[0]
-    usernames = []
-    for post in posts:
-        author = post.get_related("author")  # already loaded
-        usernames.append(author.username)
+async def test_readme_example_loads_authors_in_one_query(tables: MigrationDB) -> None:
+    async with assert_num_queries(1) as counted:
+        posts = (
+            await SrlPost.filter(is_published=True).select_related("author").order_by("id").all()
+        )
+        usernames = []
+        for post in posts:
+            author = post.get_related("author")  # already loaded: no query
+            usernames.append(author.username)
     assert usernames == ["ann", "bob"]
-    assert len(statements) == 1  # get_related ran no query
+    assert "JOIN" in counted.statements[0][1]
     assert isinstance(posts[0].get_related("author_id"), SrlUser)
 
 
@@ -163,9 +146,9 @@ async def test_nullable_fk_keeps_rows_without_a_target(tables: MigrationDB) -> N
     ]
 
 
-async def test_nested_path_in_one_query(tables: MigrationDB, statements: list[str]) -> None:
-    posts = await SrlPost.filter().select_related("author__company").order_by("id").all()
-    assert len(statements) == 1
+async def test_nested_path_in_one_query(tables: MigrationDB) -> None:
+    async with assert_num_queries(1):
+        posts = await SrlPost.filter().select_related("author__company").order_by("id").all()
     companies = [
         None
         if p.get_related("author").get_related("company") is None
@@ -175,7 +158,7 @@ async def test_nested_path_in_one_query(tables: MigrationDB, statements: list[st
     assert companies == ["Acme", None, "Acme"]
 
 
-async def test_composes_with_chain_methods(tables: MigrationDB, statements: list[str]) -> None:
+async def test_composes_with_chain_methods(tables: MigrationDB) -> None:
     query = (
         SrlPost.exclude(name="draft")
         .only("id", "name", "author_id")
@@ -196,9 +179,27 @@ async def test_composes_with_chain_methods(tables: MigrationDB, statements: list
     assert seen == ["bob", "ann"]
 
 
-async def test_errors_before_any_query(tables: MigrationDB, statements: list[str]) -> None:
-    with pytest.raises(FieldError, match="'is_published' is not a foreign key"):
-        SrlPost.filter().select_related("is_published")
-    with pytest.raises(RelationshipError, match="cannot JOIN across databases"):
-        SrlLinked.filter().select_related("remote")
-    assert statements == []
+async def test_errors_before_any_query(tables: MigrationDB) -> None:
+    async with count_queries() as counted:
+        with pytest.raises(FieldError, match="'is_published' is not a foreign key"):
+            SrlPost.filter().select_related("is_published")
+        with pytest.raises(RelationshipError, match="cannot JOIN across databases"):
+            SrlLinked.filter().select_related("remote")
+    assert counted.count == 0
+
+
+async def test_composes_with_q_annotations_and_expression_ordering(tables: MigrationDB) -> None:
+    query = (
+        SrlPost.filter(Q(name="first") | Q(name="second"))
+        .annotate(shout=Upper("name"))
+        .select_related("author__company")
+        .order_by(Lower("name"))
+    )
+    async with assert_num_queries(1):
+        posts = await query.all()
+    assert [(p.id, p.shout) for p in posts] == [(1, "FIRST"), (2, "SECOND")]
+    authors = [p.get_related("author") for p in posts]
+    assert [(a.id, a.name) for a in authors] == [(10, "Ann A"), (11, "Bob B")]
+    assert authors[0].get_related("company").name == "Acme"
+    assert authors[1].get_related("company") is None
+    assert await query.count() == 2

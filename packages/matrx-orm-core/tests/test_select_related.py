@@ -208,3 +208,41 @@ async def test_for_update_locks_only_the_queried_table(recording_db: Recorder) -
     async with transaction("recorded"):
         await SrPost.filter(id=1).select_related("editor").select_for_update().all()
     assert any(sql.endswith('FOR UPDATE OF "sr_post"') for sql in recording_db.sql)
+
+
+# --- with the expression layer (Q, annotations, expression ordering) ----------------------------
+
+
+async def test_q_objects_and_annotations_compose(recording_db: Recorder) -> None:
+    from matrx_orm_core.query.expressions import Q
+    from matrx_orm_core.query.functions import Lower
+
+    query = (
+        SrPost.filter(Q(title="a") | Q(title="b"))
+        .annotate(low=Lower("title"))
+        .select_related("author")
+        .order_by(Lower("title"))
+        .limit(3)
+    )
+    sql, params = query.sql()
+    assert sql.startswith(f'SELECT {POST_COLS}, LOWER("title") AS "low", {AUTHOR_COLS} FROM ')
+    assert f'FROM "sr_post" {AUTHOR_JOIN} WHERE ' in sql
+    assert sql.endswith('ORDER BY LOWER("title") ASC LIMIT $3')
+    assert params == ("a", "b", 3)
+    recording_db.add_result(rows=[post_row(low="t", _sr0_0=10, _sr0_1="ann", _sr0_2=None)])
+    posts = await query.all()
+    assert posts[0].low == "t"
+    assert posts[0].get_related("author").name == "ann"
+    assert "_sr0_1" not in posts[0].__dict__
+    recording_db.add_result(rows=[{"count": 4}])
+    assert await query.count() == 4  # count ignores the joins
+    assert "JOIN" not in recording_db.sql[-1]
+
+
+def test_grouping_queries_refuse_select_related() -> None:
+    from matrx_orm_core.exceptions import QueryError
+    from matrx_orm_core.query.aggregates import Count
+
+    query = SrPost.filter().annotate(n=Count("id")).select_related("author")
+    with pytest.raises(QueryError, match="cannot be combined with group_by"):
+        query.sql()

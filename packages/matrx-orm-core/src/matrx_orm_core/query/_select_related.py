@@ -26,11 +26,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from matrx_orm_core._quoting import quote_ident, quote_qualified
-from matrx_orm_core.exceptions import FieldError, RelationshipError
+from matrx_orm_core.exceptions import FieldError, QueryError, RelationshipError
 from matrx_orm_core.models import _persistence as _p
 from matrx_orm_core.sql import Column, ForUpdate, Node, Params, Select, Table
 
-from .compiler import QueryShape, build_node
+from ._sqlnodes import WithQuery
+from .compiler import Extras, QueryShape, build_node
 
 if TYPE_CHECKING:
     from matrx_orm_core.drivers.base import Row
@@ -192,10 +193,31 @@ def _parent_ref(meta: ModelOptions, steps: tuple[JoinStep, ...], step: JoinStep)
     return quote_qualified(_alias(step.parent), _column_alias(step.parent, position))
 
 
-def _build(meta: ModelOptions, shape: QueryShape, steps: tuple[JoinStep, ...]) -> _p.Compiled:
-    base = build_node(meta, shape)
-    if not isinstance(base, Select):  # pragma: no cover - the compiler builds a Select here
-        raise TypeError(f"select_related needs a SELECT, got {type(base).__name__}")
+def _build(
+    meta: ModelOptions, shape: QueryShape, steps: tuple[JoinStep, ...], extras: Extras | None
+) -> _p.Compiled:
+    if extras is not None and (
+        extras.group_by or extras.having or any(agg for _, _, agg in extras.annotations)
+    ):
+        raise QueryError(
+            message=f"{meta.model_name}: select_related() loads related rows for each row, "
+            "so it cannot be combined with group_by() or aggregate annotations (which return "
+            "groups); drop select_related, or read the groups with values().",
+        )
+    node = build_node(meta, shape, extras)
+    if isinstance(node, WithQuery):  # WITH ...: widen the statement under the CTEs
+        statement = node.statement
+        if not isinstance(statement, Select):  # pragma: no cover - always a Select here
+            raise TypeError(f"select_related needs a SELECT, got {type(statement).__name__}")
+        return _p.compile_statement(
+            dataclasses.replace(node, statement=_widen(meta, statement, steps))
+        )
+    if not isinstance(node, Select):  # pragma: no cover - the compiler builds a Select here
+        raise TypeError(f"select_related needs a SELECT, got {type(node).__name__}")
+    return _p.compile_statement(_widen(meta, node, steps))
+
+
+def _widen(meta: ModelOptions, base: Select, steps: tuple[JoinStep, ...]) -> Select:
     joins = tuple(_Join(i, step, _parent_ref(meta, steps, step)) for i, step in enumerate(steps))
     extra = tuple(
         Column(_column_alias(i, j), _alias(i))
@@ -206,25 +228,33 @@ def _build(meta: ModelOptions, shape: QueryShape, steps: tuple[JoinStep, ...]) -
     if for_update is not None and not for_update.of:
         # The nullable side of an outer join cannot be locked: lock the queried rows only.
         for_update = ForUpdate((meta.table_name,), for_update.nowait, for_update.skip_locked)
-    node = dataclasses.replace(
+    return dataclasses.replace(
         base,
         table=_JoinedTable(meta.table.name, meta.table.schema, joins),
         columns=(*(base.columns or meta.select_columns), *extra),
         for_update=for_update,
     )
-    return _p.compile_statement(node)
 
 
 def compile_select_related(
-    meta: ModelOptions, shape: QueryShape, steps: tuple[JoinStep, ...]
+    meta: ModelOptions,
+    shape: QueryShape,
+    steps: tuple[JoinStep, ...],
+    extras: Extras | None = None,
 ) -> _p.Compiled:
     """The cached ``(sql, template, direct)`` entry of a select_related SELECT.
 
+    ``extras`` are the query's expression parts (annotations, CTEs, expression ordering); the
+    joins bind no value, so the values are numbered exactly as the plain query's.
+
     Returns:
-        The compiled entry; its values are numbered exactly as the plain query's.
+        The compiled entry.
+
+    Raises:
+        QueryError: ``extras`` group rows (group_by, HAVING or an aggregate annotation).
     """
     entry: _p.Compiled = meta.compiled(
-        ("select_related", shape, steps), lambda: _build(meta, shape, steps)
+        ("select_related", shape, steps, extras), lambda: _build(meta, shape, steps, extras)
     )
     return entry
 
@@ -240,9 +270,6 @@ def hydrate_related(qb: QueryBuilder[M], rows: Sequence[Row]) -> list[M]:
     steps: tuple[JoinStep, ...] = qb._select_related
     plain = qb._clone()
     plain._select_related = ()
-    main_names = plain._columns if plain._columns is not None else qb.model_cls._meta.select_columns
-    main_rows: list[Any] = [{name: row[name] for name in main_names} for row in rows]
-    instances = hydrate(plain, main_rows)
     layouts = [
         (
             step,
@@ -251,6 +278,12 @@ def hydrate_related(qb: QueryBuilder[M], rows: Sequence[Row]) -> list[M]:
         )
         for i, step in enumerate(steps)
     ]
+    joined = {alias for _, _, aliases in layouts for alias in aliases}
+    # The queried model's columns and any annotation values; the joined columns go below.
+    main_rows: list[Any] = [
+        {key: value for key, value in row.items() if key not in joined} for row in rows
+    ]
+    instances = hydrate(plain, main_rows)
     for instance, row in zip(instances, rows, strict=True):
         loaded: list[Model | None] = []
         for step, names, aliases in layouts:

@@ -467,16 +467,12 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, ExpressionMethods, Gen
         meta = self.model_cls._meta
         shape = self._shape(kind, columns)
         if self._x is not None:
-            if self._select_related:
-                raise QueryError(
-                    message=(
-                        f"{self.model_cls.__name__}: select_related() cannot be combined with "
-                        "annotate/group_by/with_cte/expression ordering yet; run two queries"
-                    ),
-                    model=self.model_cls,
-                )
             extras, extra_values = self._extras(columns)
-            compiled = compile_query(meta, shape, extras)
+            if self._select_related and kind == "select" and columns is None:
+                steps = self._select_related
+                compiled = compile_select_related(meta, shape, steps, extras)
+            else:
+                compiled = compile_query(meta, shape, extras)
             full = self._wvalues + tuple(self._paging()) + extra_values
             return compiled[0], _p.params_for(compiled, full)
         if self._select_related and kind == "select" and columns is None:
