@@ -449,3 +449,85 @@ async def test_over_long_names_and_bad_expressions_are_rejected(db: MigrationDB)
     with pytest.raises(MigrationError, match="not usable in DDL"):
         await plan(db, [bad_type])
     assert await snapshot(db) == Schema(S)
+
+
+def _every_field_type() -> type:
+    from matrx_orm_core.fields import (
+        ArrayField,
+        BinaryField,
+        BooleanArrayField,
+        DateField,
+        DateTimeField,
+        FloatField,
+        HStoreField,
+        IntegerArrayField,
+        IPAddressField,
+        IPNetworkField,
+        JSONBArrayField,
+        JSONBField,
+        JSONField,
+        MacAddressField,
+        MoneyField,
+        PointField,
+        SmallIntegerField,
+        TextArrayField,
+        TimeDeltaField,
+        TimeField,
+        UUIDArrayField,
+    )
+
+    columns: dict[str, Any] = {
+        "id": BigIntegerField(primary_key=True),
+        "v_char": CharField(max_length=20),
+        "v_char_unlimited": CharField(max_length=None),
+        "v_text": TextField(default="x"),
+        "v_int": IntegerField(default=-5),
+        "v_small": SmallIntegerField(),
+        "v_float": FloatField(default=1.5),
+        "v_real": FloatField(precision="real"),
+        "v_dec": DecimalField(max_digits=10, decimal_places=2),
+        "v_money": MoneyField(),
+        "v_bool": BooleanField(default=False),
+        "v_ts": DateTimeField(),
+        "v_ts_naive": DateTimeField(timezone=False),
+        "v_date": DateField(),
+        "v_time": TimeField(),
+        "v_timetz": TimeField(timezone=True),
+        "v_interval": TimeDeltaField(),
+        "v_json": JSONField(jsonb=False),
+        "v_jsonb": JSONBField(default={"a": [1, "it's"]}),
+        "v_uuid": UUIDField(),
+        "v_inet": IPAddressField(),
+        "v_cidr": IPNetworkField(),
+        "v_mac": MacAddressField(),
+        "v_hstore": HStoreField(),
+        "v_point": PointField(),
+        "v_bytes": BinaryField(),
+        "v_int_arr": IntegerArrayField(),
+        "v_text_arr": TextArrayField(),
+        "v_bool_arr": BooleanArrayField(),
+        "v_uuid_arr": UUIDArrayField(),
+        "v_jsonb_arr": JSONBArrayField(),
+        "v_arr": ArrayField(DecimalField(max_digits=5, decimal_places=1)),
+        "v_enum_text": EnumField(enum_class=Mood),
+        "v_custom": TextField(db_type="citext"),
+        "_table_name": "md_types",
+        "_db_schema": S,
+        "_database": DB,
+    }
+    return type("MdEveryType", (Model,), columns)
+
+
+async def test_every_field_type_round_trips_through_the_catalog(db: MigrationDB) -> None:
+    await db.execute("CREATE EXTENSION IF NOT EXISTS hstore; CREATE EXTENSION IF NOT EXISTS citext")
+    model = _every_field_type()
+    _, ops = await plan(db, [model])
+    await run_up(db, ops)
+    # Every column type and default reads back in the spelling the models produce.
+    assert (await plan(db, [model]))[1] == []
+    table = (await snapshot(db)).table("md_types")
+    assert table is not None
+    assert {c.name: c.type for c in table.columns} == {
+        c.name: c.type
+        for c in SchemaDiff(db, S, models=[model]).capture_model_state()["md_types"].columns
+    }

@@ -44,6 +44,13 @@ _TEXT_TYPES = frozenset({"character varying", "text", "character"})
 _JSON_TYPES = frozenset({"json", "jsonb"})
 
 
+def _reason(err: Exception) -> str:
+    """The one-line reason of a core error (not its multi-line report)."""
+    details = getattr(err, "details", None)
+    reason = details.get("reason") if isinstance(details, dict) else None
+    return str(reason or getattr(err, "message", None) or err)
+
+
 def _error(model: str, field: str | None, reason: str) -> MigrationError:
     where = f"{model}.{field}" if field else model
     return MigrationError(model=model, message=f"{where}: {reason}", details={"field": field})
@@ -102,7 +109,7 @@ def _db_type(model: type, name: str, field: Field[Any]) -> str:
     try:
         return field.db_type
     except (ConfigurationError, FieldError) as err:
-        raise _error(model.__name__, name, f"cannot tell the column type: {err}") from err
+        raise _error(model.__name__, name, f"cannot tell the column type: {_reason(err)}") from err
 
 
 def model_table(model: type, schema: str, enums: dict[str, EnumType] | None = None) -> Table:
@@ -314,7 +321,7 @@ def _foreign_keys(model: type, schema: str) -> list[ForeignKey]:
             ref_column = ref.related_column
         except (ConfigurationError, FieldError) as err:
             raise _error(
-                model.__name__, name, f"cannot resolve the ForeignKey target: {err}"
+                model.__name__, name, f"cannot resolve the ForeignKey target: {_reason(err)}"
             ) from err
         target_meta = target._meta
         ref_schema = target_meta.db_schema or ref.to_schema or schema
@@ -349,7 +356,7 @@ def _junction_tables(model: type, schema: str) -> list[Table]:
             target: Any = ref.resolved_model
         except (ConfigurationError, FieldError) as err:
             raise _error(
-                model.__name__, key, f"cannot resolve the many-to-many target: {err}"
+                model.__name__, key, f"cannot resolve the many-to-many target: {_reason(err)}"
             ) from err
         ends = []
         sides: tuple[tuple[Any, str], ...] = (
