@@ -162,6 +162,7 @@ from matrx_orm_migrations import (
     migration_status,
     rollback,
 )
+from matrx_orm_migrations.ddl import DDLGenerator
 from matrx_orm_migrations.diff import SchemaDiff
 from matrx_orm_migrations.table_filter import TableFilter
 from matrx_orm_relations import (
@@ -268,6 +269,7 @@ __all__ = [
     "ManyToManyField",
     "ManyToManyReference",
     "MatrxORMWarning",
+    "DDLGenerator",
     "MigrationDB",
     "MigrationError",
     "SchemaDiff",

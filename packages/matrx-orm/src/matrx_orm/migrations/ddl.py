@@ -1,8 +1,24 @@
 """DDL generation (`DDLGenerator`, `ColumnDef`, `ForeignKeyDef`, `IndexDef`, ...).
 
-Its content arrives with issue #8; until then this module exports nothing.
+Re-exported from ``matrx_orm_migrations.ddl``.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from matrx_orm_migrations.ddl import (
+    AlterColumnChanges,
+    ColumnDef,
+    ConstraintDef,
+    DDLGenerator,
+    ForeignKeyDef,
+    IndexDef,
+)
+
+__all__ = [
+    "AlterColumnChanges",
+    "ColumnDef",
+    "ConstraintDef",
+    "DDLGenerator",
+    "ForeignKeyDef",
+    "IndexDef",
+]

@@ -1,8 +1,21 @@
-"""`SchemaDiff`: model state against database state.
-
-Its content arrives with issue #8; until then this module exports nothing.
-"""
+"""`SchemaDiff`: model state against database state (from ``matrx_orm_migrations.diff``)."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from matrx_orm_migrations.diff import (
+    ORM_TO_PG,
+    PG_TYPE_ALIASES,
+    Operation,
+    SchemaDiff,
+    TableColumnState,
+    TableState,
+)
+
+__all__ = [
+    "ORM_TO_PG",
+    "PG_TYPE_ALIASES",
+    "Operation",
+    "SchemaDiff",
+    "TableColumnState",
+    "TableState",
+]

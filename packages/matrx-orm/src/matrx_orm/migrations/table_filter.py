@@ -1,8 +1,7 @@
-"""`TableFilter`: scoping a schema diff to some tables.
-
-Its content arrives with issue #8; until then this module exports nothing.
-"""
+"""`TableFilter`: scoping a schema diff to some tables (from ``matrx_orm_migrations``)."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from matrx_orm_migrations.table_filter import TableFilter
+
+__all__ = ["TableFilter"]
