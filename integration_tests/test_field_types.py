@@ -8,6 +8,7 @@ round-trip property (200 examples) for every field type.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import ipaddress
 import os
 from collections.abc import AsyncIterator
@@ -23,6 +24,7 @@ from matrx_orm import (
     BooleanArrayField,
     CharField,
     DateTimeField,
+    EnumField,
     FloatField,
     HStoreField,
     IntegerArrayField,
@@ -52,6 +54,11 @@ UTC = dt.timezone.utc
 TABLE = "fields_types_sample"
 
 
+class Mood(enum.Enum):
+    HAPPY = "happy"
+    SAD = "sad"
+
+
 class Typed(Model):
     id = UUIDField(primary_key=True, default=uuid4)
     text_arr = TextArrayField()
@@ -62,6 +69,7 @@ class Typed(Model):
     prim_arr = PrimitiveArrayField("numeric")
     char_arr = ArrayField(CharField(max_length=5))
     ts_arr = ArrayField(DateTimeField())
+    enum_arr = ArrayField(EnumField(enum_class=Mood, max_length=10))
     inet_v = IPAddressField()
     cidr_v = IPNetworkField()
     mac_v = MacAddressField()
@@ -91,6 +99,7 @@ COLUMNS = {
     "prim_arr": "numeric[]",
     "char_arr": "varchar(5)[]",
     "ts_arr": "timestamptz[]",
+    "enum_arr": "varchar(10)[]",
     "inet_v": "inet",
     "cidr_v": "cidr",
     "mac_v": "macaddr",
@@ -156,6 +165,7 @@ CASES: list[tuple[str, Any, Any]] = [
         [T0, dt.datetime(2024, 1, 1, 12, tzinfo=PLUS5)],
         [T0, dt.datetime(2024, 1, 1, 7, tzinfo=UTC)],
     ),
+    ("enum_arr", [Mood.SAD, "happy", None], [Mood.SAD, Mood.HAPPY, None]),
     ("inet_v", "192.0.2.1", ipaddress.ip_address("192.0.2.1")),
     ("inet_v", "10.0.0.5/24", ipaddress.ip_interface("10.0.0.5/24")),
     ("inet_v", "10.0.0.5/32", ipaddress.ip_address("10.0.0.5")),

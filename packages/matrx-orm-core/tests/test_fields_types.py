@@ -379,3 +379,20 @@ async def test_refresh_after_extension_expires_the_pool() -> None:
 def test_time_types_stay_exact() -> None:
     assert TimeField(timezone=True).clean(time(1, 2)) == time(1, 2, tzinfo=UTC)
     assert UUIDField().clean(uuid.UUID(int=5)) == "00000000-0000-0000-0000-000000000005"
+
+
+def test_array_of_enum_converts_loaded_rows() -> None:
+    import enum
+
+    from matrx_orm_core.fields import EnumField
+
+    class Size(enum.Enum):
+        S = "s"
+        M = "m"
+
+    field = ArrayField(EnumField(enum_class=Size, max_length=1))
+    assert field.needs_load_conversion is True
+    assert field.from_db_value(["m", None, "s"]) == [Size.M, None, Size.S]
+    assert field.from_db_value(None) is None
+    assert field.get_db_prep_value([Size.S, "m"]) == ["s", "m"]
+    assert TextArrayField().needs_load_conversion is False

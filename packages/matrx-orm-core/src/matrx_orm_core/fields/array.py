@@ -83,6 +83,8 @@ class ArrayField(Field[list[Any]]):
         self.item_type = item_type
         self._nested_ok = isinstance(item_type, JSONField)
         super().__init__(**kwargs)
+        # Rows need element conversion only where the item's own column would (EnumField).
+        self.needs_load_conversion = item_type.needs_load_conversion
 
     def contribute_to_class(self, model: type, name: str) -> None:
         super().contribute_to_class(model, name)
@@ -100,6 +102,13 @@ class ArrayField(Field[list[Any]]):
         if value is None:
             return None
         return self._elements(value, self.item_type.to_python)
+
+    def from_db_value(self, value: Any) -> list[Any] | None:
+        """Convert a row's list element by element with the item field's ``from_db_value``."""
+        if value is None:
+            return None
+        convert = self.item_type.from_db_value
+        return [None if element is None else convert(element) for element in value]
 
     def _prep_input(self, value: Any) -> Any:
         return self._elements(value, self.item_type._prep_input)
