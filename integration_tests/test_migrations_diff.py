@@ -531,3 +531,46 @@ async def test_every_field_type_round_trips_through_the_catalog(db: MigrationDB)
         c.name: c.type
         for c in SchemaDiff(db, S, models=[model]).capture_model_state()["md_types"].columns
     }
+
+
+async def test_generate_migration_file(db: MigrationDB, tmp_path: Any) -> None:
+    directory = tmp_path / "migrations"
+    diff = SchemaDiff(db, S, models=V1)
+    path = await diff.generate_migration_file(directory)
+    assert path is not None
+    assert path.name == "0001_auto.py"
+    source = path.read_text(encoding="utf-8")
+    compile(source, str(path), "exec")
+    assert source.startswith('"""Create enum type md_mood; Create table md_author; ')
+    assert "dependencies = []" in source
+    assert 'CREATE TABLE "migdiff_diff"."md_post"' in source
+    with pytest.raises(MigrationError, match="already exists"):
+        await diff.generate_migration_file(directory, number=1, name="auto")
+    await run_up(db, await diff.compute_diff())
+    assert await SchemaDiff(db, S, models=V1).generate_migration_file(directory) is None
+    # An enum value is added in a file that runs outside a transaction.
+    path = await SchemaDiff(db, S, models=[*V1[1:], MdAuthorEnumOnly]).generate_migration_file(
+        directory, name="more_moods", number=7
+    )
+    assert path is not None
+    assert path.name == "0007_more_moods.py"
+    source = path.read_text(encoding="utf-8")
+    assert "atomic = False" in source
+    assert 'dependencies = ["0001_auto"]' in source
+    assert "ADD VALUE IF NOT EXISTS 'meh' AFTER 'happy'" in source
+    assert "-- Cannot reverse" in source
+
+
+class MdAuthorEnumOnly(Model):
+    id = UUIDField(primary_key=True)
+    name = CharField(max_length=100, null=False)
+    email = CharField(max_length=255, null=True)
+    active = BooleanField(default=True, null=False)
+    mood = EnumField(enum_class=MoodV2, db_type="md_mood", null=True)
+    legacy = TextField(null=True)
+    hits = IntegerField(null=True)
+    _table_name = "md_author"
+    _db_schema = S
+    _database = DB
+    _indexes = ({"name": "md_author_legacy_idx", "columns": ("legacy",)},)
+    _unique_together = (("name", "email"),)
