@@ -57,6 +57,10 @@ def test_python_literal_round_trips(sql: str) -> None:
 
 def test_plain_sql_uses_triple_quotes() -> None:
     assert python_literal("SELECT 1") == '"""SELECT 1"""'
+    assert python_literal('DROP TABLE "post"') == "'''DROP TABLE \"post\"'''"
+    both = "SELECT ''''' AS \"x\""
+    assert python_literal(both) == repr(both)
+    assert python_literal("a\\b") == repr("a\\b")
 
 
 async def test_hostile_sql_survives_a_file() -> None:

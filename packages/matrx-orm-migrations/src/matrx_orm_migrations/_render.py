@@ -50,18 +50,18 @@ class RenderableOperation(Protocol):
 def python_literal(text: str) -> str:
     """A Python string literal for ``text`` that evaluates back to exactly ``text``.
 
-    SQL reads best in triple quotes, so that form is used whenever it round-trips: no
-    backslash, no ``\"\"\"``, no trailing ``"``, no carriage return and only printable
-    characters (plus newline and tab). Anything else falls back to ``repr()``, which is
-    always exact.
+    SQL reads best in triple quotes, so triple double quotes are used whenever they
+    round-trip, and triple single quotes when the text ends with a double quote (a quoted
+    identifier). Both need no
+    backslash, no carriage return and only printable characters (plus newline and tab).
+    Anything else falls back to ``repr()``, which is always exact.
     """
-    safe = (
-        "\\" not in text
-        and '"""' not in text
-        and not text.endswith('"')
-        and all(ch.isprintable() or ch in "\n\t" for ch in text)
-    )
-    return f'"""{text}"""' if safe else repr(text)
+    plain = "\\" not in text and all(ch.isprintable() or ch in "\n\t" for ch in text)
+    if plain and '"""' not in text and not text.endswith('"'):
+        return f'"""{text}"""'
+    if plain and "'''" not in text and not text.endswith("'"):
+        return f"'''{text}'''"
+    return repr(text)
 
 
 def _short_literal(text: str) -> str:
