@@ -120,7 +120,14 @@ class Listener:
 
     def usable(self) -> bool:
         """True while subscribed on a loop that is still open."""
-        return self.live and not self.stopped and not self.loop.is_closed()
+        if not self.live or self.stopped or self.loop.is_closed():
+            return False
+        session = self.session
+        if session is None or session.is_closed():
+            # The driver knows the session ended before its lost callback has run.
+            self.live = False
+            return False
+        return True
 
     def _lost(self, event: asyncio.Event) -> None:
         if self.live:
