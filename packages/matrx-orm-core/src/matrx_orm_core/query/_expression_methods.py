@@ -58,7 +58,7 @@ class ExprState(NamedTuple):
 
 def has_expression(lookups: Mapping[str, Any]) -> bool:
     """Whether any lookup value is an expression (``F``, a function, a ``Subquery``...)."""
-    for value in lookups.values():
+    for value in lookups.values():  # noqa: SIM110 (a loop is cheaper than any() + genexpr here)
         if isinstance(value, BaseExpression):
             return True
     return False
@@ -97,8 +97,16 @@ def _resolve_filters(
         nodes.append(node)
     outer = frozenset().union(*[r.outer_refs for r in resolvers]) if resolvers else frozenset()
     if not negated:
-        where = [ExprLeaf(n, tuple(r.values)) for n, r in zip(nodes, resolvers) if not r.aggregate]
-        having = [ExprLeaf(n, tuple(r.values)) for n, r in zip(nodes, resolvers) if r.aggregate]
+        where = [
+            ExprLeaf(n, tuple(r.values))
+            for n, r in zip(nodes, resolvers, strict=True)
+            if not r.aggregate
+        ]
+        having = [
+            ExprLeaf(n, tuple(r.values))
+            for n, r in zip(nodes, resolvers, strict=True)
+            if r.aggregate
+        ]
         return where, having, outer
     kinds = {r.aggregate for r in resolvers}
     if len(kinds) > 1:
@@ -111,7 +119,7 @@ def _resolve_filters(
         )
     values: list[Any] = []
     shifted: list[SQLNode] = []
-    for node, resolver in zip(nodes, resolvers):
+    for node, resolver in zip(nodes, resolvers, strict=True):
         shifted.append(Shift(node, len(values), len(resolver.values)))
         values.extend(resolver.values)
     leaf = ExprLeaf(Not(And(tuple(shifted))), tuple(values))
@@ -170,7 +178,8 @@ class ExpressionMethods:
         )
         clone = self._clone()
         if where:
-            clone._wshape = (*self._wshape, (negated, tuple(where)))
+            # a negated group is already one NOT (...) leaf
+            clone._wshape = (*self._wshape, (False, tuple(where)))
             clone._wvalues = self._wvalues + tuple([v for leaf in where for v in leaf.values])
         if having or outer:
             state = self._state
@@ -222,28 +231,35 @@ class ExpressionMethods:
                 another annotation.
             QueryUsageError: A value that is not an expression.
         """
+        return self._annotate(expressions, "annotate")
+
+    def _annotate(self, expressions: Mapping[str, Any], operation: str) -> QueryBuilder[Any]:
         cls = self.model_cls
         annotations = dict(self._annotations())
+        # aggregate() selects only its aliases (and the groups), so a field name is free there
+        taken = annotations.keys() | (
+            set(self._state.group_by) if operation == "aggregate" else cls._meta.fields.keys()
+        )
         outer: set[str] = set()
         for alias, expression in expressions.items():
-            check_alias(cls, alias, "annotation alias", "annotate")
-            if alias in cls._meta.fields or alias in annotations:
-                kind = "a field" if alias in cls._meta.fields else "an annotation"
+            check_alias(cls, alias, "alias", operation)
+            if alias in taken or alias in annotations:
+                kind = "an annotation" if alias in annotations else "a field"
                 reason = (
-                    f"{cls.__name__}.annotate(): {alias!r} is already {kind} of "
+                    f"{cls.__name__}.{operation}(): {alias!r} is already {kind} of "
                     f"{cls.__name__}; choose another alias."
                 )
                 raise _p.field_error(cls, alias, reason)
             if not isinstance(expression, BaseExpression):
                 raise QueryUsageError(
                     message=(
-                        f"{cls.__name__}.annotate({alias}=...): {expression!r} is not an "
+                        f"{cls.__name__}.{operation}({alias}=...): {expression!r} is not an "
                         "expression; use F(), Value(), a function, an aggregate, Window() or "
                         "Subquery()"
                     ),
                     model=cls,
                 )
-            resolver = Resolver(cls, "annotate", annotations)
+            resolver = Resolver(cls, operation, annotations)
             node = expression.resolve(resolver)
             outer |= resolver.outer_refs
             annotations[alias] = Annotation(
@@ -331,7 +347,7 @@ class ExpressionMethods:
                 ),
                 model=cls,
             )
-        qb = self.annotate(**aggregates)
+        qb = self._annotate(aggregates, "aggregate")
         for alias in aggregates:
             if not qb._annotations()[alias].aggregate:
                 raise cls.ValidationError(
@@ -347,9 +363,11 @@ class ExpressionMethods:
         rows = await qb._rows("aggregate", names)
         if not rows:
             return {}
-        from ._results import value_dicts
-
-        return value_dicts(cls, rows[:1], names)[0]
+        result = dict(rows[0].items())
+        for name, convert in cls._meta.load_converters:  # the group fields load as fields do
+            if name in self._state.group_by and result.get(name) is not None:
+                result[name] = convert(result[name])
+        return result
 
     # -- values / order_by / update --------------------------------------------------------
 

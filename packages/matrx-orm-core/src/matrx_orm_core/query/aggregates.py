@@ -13,7 +13,7 @@ from typing import Any
 
 from matrx_orm_core.exceptions import QueryUsageError, ValidationError
 from matrx_orm_core.fields.base import OrderBy
-from matrx_orm_core.sql import ColumnRef, OrderTerm
+from matrx_orm_core.sql import ColumnRef, Node, OrderTerm
 
 from ._sqlnodes import Call, CastAs, Over
 from .expressions import BaseExpression, OrderedExpression, Resolver
@@ -63,7 +63,7 @@ class Aggregate(BaseExpression):
         self.field = field
         self.distinct = distinct
 
-    def resolve(self, resolver: Resolver) -> ColumnRef:
+    def resolve(self, resolver: Resolver) -> Node:
         resolver.aggregate = True
         if self.field is None or self.field == "*":
             if self.distinct:
@@ -127,7 +127,7 @@ class WindowFunction(BaseExpression):
     def __init__(self, *args: Any) -> None:
         self.args = args
 
-    def resolve(self, resolver: Resolver) -> ColumnRef:
+    def resolve(self, resolver: Resolver) -> Node:
         raise QueryUsageError(
             message=(
                 f"{type(self).__name__}() is a window function; wrap it: "
@@ -135,7 +135,7 @@ class WindowFunction(BaseExpression):
             ),
         )
 
-    def resolve_window(self, resolver: Resolver) -> ColumnRef:
+    def resolve_window(self, resolver: Resolver) -> Node:
         """The call node, for ``Window``."""
         return Call(self.function, tuple([resolver.arg(arg) for arg in self.args]))
 
@@ -202,7 +202,7 @@ class Ntile(WindowFunction):
     def __init__(self, num_buckets: int) -> None:
         super().__init__(_count(num_buckets, "Ntile(num_buckets)", 1))
 
-    def resolve_window(self, resolver: Resolver) -> ColumnRef:
+    def resolve_window(self, resolver: Resolver) -> Node:
         return Call(self.function, (CastAs(resolver.bind(self.args[0]), "integer"),))
 
 
@@ -232,7 +232,7 @@ class NthValue(WindowFunction):
     def __init__(self, field: Any, n: int) -> None:
         super().__init__(field, _count(n, "NthValue(n)", 1))
 
-    def resolve_window(self, resolver: Resolver) -> ColumnRef:
+    def resolve_window(self, resolver: Resolver) -> Node:
         nth = CastAs(resolver.bind(self.args[1]), "integer")
         return Call(self.function, (resolver.arg(self.args[0]), nth))
 
@@ -245,7 +245,7 @@ class Lag(WindowFunction):
     def __init__(self, field: Any, offset: int = 1, default: Any = None) -> None:
         super().__init__(field, _count(offset, f"{type(self).__name__}(offset)", 0), default)
 
-    def resolve_window(self, resolver: Resolver) -> ColumnRef:
+    def resolve_window(self, resolver: Resolver) -> Node:
         field, offset, default = self.args
         args: tuple[ColumnRef, ...] = (
             resolver.arg(field),
@@ -361,7 +361,7 @@ class Window(BaseExpression):
                 resolver.column(term)  # raises the FieldError naming the valid names
         return tuple(terms)
 
-    def resolve(self, resolver: Resolver) -> ColumnRef:
+    def resolve(self, resolver: Resolver) -> Node:
         grouped = resolver.aggregate
         expression = self.expression
         if isinstance(expression, WindowFunction):

@@ -64,7 +64,7 @@ WhereShape = tuple[tuple[bool, tuple[Any, ...]], ...]
 QueryShape = tuple[
     str,  # kind: select, count, exists, update, delete
     WhereShape,
-    tuple[tuple[str, bool], ...],  # ordering
+    tuple[tuple[Any, bool], ...],  # ordering: (field name or ExprLeaf, descending)
     tuple[str, ...] | None,  # select list (None: every column)
     bool,  # DISTINCT
     tuple[str, ...],  # DISTINCT ON
@@ -173,7 +173,7 @@ def _select(
         )
     annotations = {alias: (_bind(leaf, slots), agg) for alias, leaf, agg in extras.annotations}
     group: tuple[Any, ...] = tuple(
-        [g if isinstance(g, str) else _bind(g, slots) for g in extras.group_by]
+        [_bind(g, slots) if isinstance(g, ExprLeaf) else g for g in extras.group_by]
     )
     having = [_bind(leaf, slots) for leaf in extras.having]
     ctes = tuple([(name, _bind(leaf, slots)) for name, leaf in extras.ctes])

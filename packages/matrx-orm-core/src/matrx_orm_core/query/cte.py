@@ -81,6 +81,8 @@ class CTE:
         return name, self._raw(resolver, name)
 
     def _raw(self, resolver: Resolver, name: str) -> SQLNode:
+        assert isinstance(self.query, str)  # checked by resolve()
+
         def bad(reason: str) -> ValidationError:
             return ValidationError(field=name, value=self.query, reason=f"CTE({name!r}): {reason}")
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from matrx_orm_core.exceptions import FieldError, QueryError, QueryUsageError, ValidationError
 from matrx_orm_core.models import _persistence as _p
-from matrx_orm_core.sql import And, ColumnRef, Compare, Not, Or, Raw, SQLNode
+from matrx_orm_core.sql import And, Column, ColumnRef, Compare, Node, Not, Or, Raw, SQLNode
 
 from ._sqlnodes import (
     Arith,
@@ -136,7 +136,7 @@ class Resolver:
         self.values.append(value)
         return Slot(len(self.values) - 1)
 
-    def typed(self, value: Any) -> ColumnRef:
+    def typed(self, value: Any) -> Node:
         """Bind ``value`` with a cast from its Python type (for places with no context, such as
         function arguments); ``None`` renders ``NULL``.
 
@@ -150,7 +150,7 @@ class Resolver:
                 return CastAs(self.bind(value), pg_type)
         return self.bind(value)
 
-    def embed(self, template: SQLNode, values: tuple[Any, ...]) -> SQLNode:
+    def embed(self, template: SQLNode, values: tuple[Any, ...]) -> Node:
         """Embed a template that has its own values.
 
         Returns:
@@ -158,9 +158,9 @@ class Resolver:
         """
         base = len(self.values)
         self.values.extend(values)
-        return Shift(template, base, len(values)) if values else template
+        return Shift(template, base, len(values))
 
-    def column(self, name: Any) -> ColumnRef:
+    def column(self, name: Any) -> Node:
         """A field or annotation reference.
 
         Returns:
@@ -172,7 +172,7 @@ class Resolver:
         fields = self.model._meta.fields
         if isinstance(name, str):
             if name in fields:
-                return name
+                return Column(name)
             annotation = self.annotations.get(name)
             if annotation is not None:
                 self.aggregate = self.aggregate or annotation.aggregate
@@ -186,7 +186,7 @@ class Resolver:
         )
         raise _p.field_error(cls, name if isinstance(name, str) else repr(name), reason)
 
-    def arg(self, value: Any) -> ColumnRef:
+    def arg(self, value: Any) -> Node:
         """A function argument: a string is a column name, an expression is resolved, anything
         else is bound with a cast from its Python type.
 
@@ -199,7 +199,7 @@ class Resolver:
             return value.resolve(self)
         return self.typed(value)
 
-    def operand(self, value: Any) -> ColumnRef:
+    def operand(self, value: Any) -> Node:
         """An arithmetic operand: an expression is resolved, anything else is bound as it is.
 
         Returns:
@@ -230,7 +230,7 @@ class BaseExpression(ABC):
     __slots__ = ()
 
     @abstractmethod
-    def resolve(self, resolver: Resolver) -> ColumnRef:
+    def resolve(self, resolver: Resolver) -> Node:
         """The template node of this expression (names checked, values bound)."""
 
     def _combine(self, op: str, other: Any, reverse: bool) -> Expression:
@@ -294,7 +294,7 @@ class F(BaseExpression):
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def resolve(self, resolver: Resolver) -> ColumnRef:
+    def resolve(self, resolver: Resolver) -> Node:
         return resolver.column(self.name)
 
     def __repr__(self) -> str:
@@ -309,7 +309,7 @@ class Value(BaseExpression):
     def __init__(self, value: Any) -> None:
         self.value = value
 
-    def resolve(self, resolver: Resolver) -> ColumnRef:
+    def resolve(self, resolver: Resolver) -> Node:
         return resolver.typed(self.value)
 
     def __repr__(self) -> str:
@@ -331,7 +331,7 @@ class Expression(BaseExpression):
         self.op = op
         self.right = right
 
-    def resolve(self, resolver: Resolver) -> ColumnRef:
+    def resolve(self, resolver: Resolver) -> Node:
         if self.op == "neg":
             return Negate(resolver.operand(self.right))
         return Arith(resolver.operand(self.left), self.op, resolver.operand(self.right))
@@ -348,7 +348,7 @@ class OuterRef(BaseExpression):
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def resolve(self, resolver: Resolver) -> ColumnRef:
+    def resolve(self, resolver: Resolver) -> Node:
         if not isinstance(self.name, str):
             raise FieldError(field=repr(self.name), reason="OuterRef() takes a field name")
         resolver.outer_refs.add(self.name)

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from matrx_orm_core.exceptions import QueryUsageError, ValidationError
-from matrx_orm_core.sql import ColumnRef
+from matrx_orm_core.sql import Node
 
 from ._sqlnodes import Call, CastAs, ExtractFrom
 from .expressions import BaseExpression, Resolver
@@ -147,7 +147,7 @@ class Func(BaseExpression):
         self.args = args
         self.output_field = output_field
 
-    def resolve(self, resolver: Resolver) -> ColumnRef:
+    def resolve(self, resolver: Resolver) -> Node:
         if not _FUNCTION_NAME.match(self.function):
             raise QueryUsageError(
                 message=(
@@ -248,7 +248,7 @@ class Round(Func):
         super().__init__(expression, output_field=output_field)
         self.places = places
 
-    def resolve(self, resolver: Resolver) -> ColumnRef:
+    def resolve(self, resolver: Resolver) -> Node:
         value = resolver.arg(self.args[0])
         if not self.places:
             return Call("ROUND", (value,))
@@ -283,7 +283,7 @@ class Cast(Func):
         super().__init__(expression, output_field=output_field)
         self.as_type = _cast_type(as_type)
 
-    def resolve(self, resolver: Resolver) -> ColumnRef:
+    def resolve(self, resolver: Resolver) -> Node:
         return CastAs(resolver.arg(self.args[0]), self.as_type)
 
 
@@ -307,7 +307,7 @@ class Extract(Func):
         super().__init__(expression, output_field=output_field)
         self.part = _part(part, EXTRACT_PARTS, "Extract part").upper()
 
-    def resolve(self, resolver: Resolver) -> ColumnRef:
+    def resolve(self, resolver: Resolver) -> Node:
         return ExtractFrom(self.part, resolver.arg(self.args[0]))
 
 
@@ -320,6 +320,6 @@ class DateTrunc(Func):
         super().__init__(expression, output_field=output_field)
         self.precision = _part(precision, TRUNC_PRECISIONS, "DateTrunc precision")
 
-    def resolve(self, resolver: Resolver) -> ColumnRef:
+    def resolve(self, resolver: Resolver) -> Node:
         precision = CastAs(resolver.bind(self.precision), "text")
         return Call("DATE_TRUNC", (precision, resolver.arg(self.args[0])))
