@@ -13,6 +13,9 @@ Statement shapes (every identifier through ``quote_ident``, every value a bound 
   form their own statement group (PostgreSQL rejects ``DEFAULT`` in ``INSERT ... SELECT``), and
   several statements run in one transaction. Array-typed columns cannot pass through ``unnest``
   (it flattens them): such groups use ``VALUES`` chunks under the parameter cap instead.
+  Groups of ``COPY_MIN_ROWS`` rows or more (and array groups above the cap) whose column types
+  COPY can carry go through a staging table instead: ``CREATE TEMP TABLE``, ``COPY``, ``INSERT
+  ... SELECT ... RETURNING``, ``DROP`` (``_bulk_copy``).
 * ``bulk_update``: ``UPDATE t AS "_t" SET "f" = "_v"."f" FROM unnest(...) AS "_v"(pk, f, ...)
   WHERE "_t"."pk" = "_v"."pk"``.
 * ``bulk_delete``: ``DELETE FROM t WHERE "pk" = ANY($1::type[])`` (composite keys:
