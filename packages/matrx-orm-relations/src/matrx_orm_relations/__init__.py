@@ -21,19 +21,26 @@ from matrx_orm_core import (
 )
 from matrx_orm_core.hooks import set_relation_loader
 
+from ._dto import BaseDTO
+from ._errors import AppError, handle_errors
 from ._loader import RelationLoader
 from ._m2m import ensure_m2m_tables
+from ._manager import BaseManager
 from ._prefetch import prefetch_related_objects
 
 __version__ = importlib.metadata.version("matrx-orm-relations")
 
 __all__ = [
+    "AppError",
+    "BaseDTO",
+    "BaseManager",
     "ForeignKeyReference",
     "InverseForeignKeyReference",
     "ManyToManyField",
     "ManyToManyReference",
     "RelationLoader",
     "ensure_m2m_tables",
+    "handle_errors",
     "prefetch_related_objects",
 ]
 

@@ -125,12 +125,11 @@ def source_key(instance: Model, relation: str, *, required: bool) -> Any:
     name = pk_name(model, "source", relation, model)
     value = instance.__dict__.get(name)
     if value is None and required:
-        raise StateError(
-            model=model,
-            operation=relation,
-            reason=f"{model.__name__} has no {name} value yet, so '{relation}' cannot be "
-            "changed; save the instance first.",
+        reason = (
+            f"{model.__name__} has no {name} value yet, so its many-to-many relation "
+            f"'{relation}' cannot be changed; save the instance first."
         )
+        raise StateError(model=model, operation=relation, reason=reason, message=reason)
     return value
 
 

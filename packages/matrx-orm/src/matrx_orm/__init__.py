@@ -166,10 +166,14 @@ from matrx_orm_migrations.ddl import DDLGenerator
 from matrx_orm_migrations.diff import SchemaDiff
 from matrx_orm_migrations.table_filter import TableFilter
 from matrx_orm_relations import (
+    BaseDTO,
+    BaseManager,
     ForeignKeyReference,
     InverseForeignKeyReference,
     ManyToManyField,
     ManyToManyReference,
+    ensure_m2m_tables,
+    prefetch_related_objects,
 )
 
 __version__ = importlib.metadata.version("matrx-orm")
@@ -246,6 +250,10 @@ __all__ = [
     "FloatField",
     "ForeignKey",
     "ForeignKeyReference",
+    "BaseDTO",
+    "BaseManager",
+    "ensure_m2m_tables",
+    "prefetch_related_objects",
     "get_all_database_project_names",
     "get_all_database_projects_redacted",
     "get_code_config",

@@ -1,8 +1,7 @@
-"""`BaseManager` and `BaseDTO` (from matrx_orm_relations).
-
-Its content arrives with issue #6; until then this module exports nothing.
-"""
+"""`BaseManager`, `BaseDTO`, `AppError` and `handle_errors` (from matrx_orm_relations)."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from matrx_orm_relations import AppError, BaseDTO, BaseManager, handle_errors
+
+__all__ = ["AppError", "BaseDTO", "BaseManager", "handle_errors"]

@@ -1,7 +1,5 @@
-"""Relation declarations and references (from matrx_orm_relations).
-
-The relation loading and editing behaviour arrives with issue #6.
-"""
+"""Relation declarations and references, batch loading and junction tables (from
+matrx_orm_relations)."""
 
 from __future__ import annotations
 
@@ -10,6 +8,9 @@ from matrx_orm_relations import (
     InverseForeignKeyReference,
     ManyToManyField,
     ManyToManyReference,
+    RelationLoader,
+    ensure_m2m_tables,
+    prefetch_related_objects,
 )
 
 __all__ = [
@@ -17,4 +18,7 @@ __all__ = [
     "InverseForeignKeyReference",
     "ManyToManyField",
     "ManyToManyReference",
+    "RelationLoader",
+    "ensure_m2m_tables",
+    "prefetch_related_objects",
 ]
