@@ -1,4 +1,4 @@
-"""The quick-start demo: register a database, create tables, and run create/read/update/delete.
+"""The quick-start demo: register a database, create its tables with a migration, run CRUD.
 
 Run it from the repository root with ``nox -s demo`` (or ``python examples/quickstart``). It uses
 ``DATABASE_URL`` when that is set; otherwise it starts a throw-away embedded PostgreSQL server and
@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import tempfile
+from pathlib import Path
 from uuid import uuid4
 
 from matrx_orm import (
@@ -20,7 +22,10 @@ from matrx_orm import (
     Model,
     TextField,
     UUIDField,
+    makemigrations,
+    migrate,
     register_database,
+    rollback,
 )
 from matrx_orm.migrations import MigrationDB
 
@@ -49,35 +54,33 @@ class Post(Model):
     _database = DATABASE
 
 
-SCHEMA_SQL = """
-DROP TABLE IF EXISTS "post";
-DROP TABLE IF EXISTS "user";
-CREATE TABLE "user" (
-    "id" uuid PRIMARY KEY,
-    "username" varchar(100) NOT NULL UNIQUE,
-    "email" varchar(255) NOT NULL,
-    "bio" text,
-    "is_active" boolean NOT NULL DEFAULT true
-);
-CREATE TABLE "post" (
-    "id" uuid PRIMARY KEY,
-    "title" varchar(200) NOT NULL,
-    "body" text,
-    "author_id" uuid NOT NULL REFERENCES "user" ("id") ON DELETE CASCADE,
-    "is_published" boolean NOT NULL DEFAULT false
-);
-"""
-
-
 def say(message: str) -> None:
     print(message, flush=True)
 
 
-async def run_demo() -> None:
-    db = MigrationDB(DATABASE)
-    await db.execute(SCHEMA_SQL)
+async def run_demo(folder: Path) -> None:
+    # makemigrations compares the models with the database and writes the file that creates
+    # what is missing; migrate applies it in a transaction and records it in _matrx_migrations.
+    path = await makemigrations(DATABASE, folder, name="create_user_and_post")
+    if path is None:
+        raise SystemExit('tables "user" and "post" already exist; drop them and run again')
+    say(f"wrote migration {path.name}")
+    applied = await migrate(DATABASE, folder)
+    say(f"applied migrations: {applied}")
     say('created tables "user" and "post"')
 
+    try:
+        await crud()
+    finally:
+        # rollback runs the file's down(): it drops both tables again.
+        await rollback(DATABASE, folder)
+        db = MigrationDB(DATABASE)
+        if not await db.fetch_val("SELECT count(*) FROM _matrx_migrations"):
+            await db.execute("DROP TABLE _matrx_migrations")
+    say("dropped the demo tables")
+
+
+async def crud() -> None:
     user = await User.create(id=str(uuid4()), username="alice", email="alice@example.com")
     say(f"created user {user.username!r} with id {user.id}")
     post = await Post.create(id=str(uuid4()), title="Hello World", author_id=user.id)
@@ -95,15 +98,13 @@ async def run_demo() -> None:
     remaining = await Post.filter(author_id=alice.id).count()
     say(f"deleted {deleted} post(s); posts left for alice: {remaining}")
 
-    await db.execute('DROP TABLE "post"; DROP TABLE "user";')
-    say("dropped the demo tables")
-
 
 async def main_async() -> None:
     from matrx_orm_core.connections import AsyncDatabaseManager
 
     try:
-        await run_demo()
+        with tempfile.TemporaryDirectory() as folder:
+            await run_demo(Path(folder))
     finally:
         await AsyncDatabaseManager.close_all_pools()
 
