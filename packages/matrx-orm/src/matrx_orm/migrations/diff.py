@@ -9,6 +9,8 @@ from matrx_orm_migrations.diff import (
     SchemaDiff,
     TableColumnState,
     TableState,
+    diff_schemas,
+    normalize_type,
 )
 
 __all__ = [
@@ -18,4 +20,6 @@ __all__ = [
     "SchemaDiff",
     "TableColumnState",
     "TableState",
+    "diff_schemas",
+    "normalize_type",
 ]
