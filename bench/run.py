@@ -239,6 +239,11 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help="profile one burst with pyinstrument and print the report (no timed rounds)",
     )
     parser.add_argument("--concurrency", default="1,4", help="worker counts to run (default 1,4)")
+    parser.add_argument(
+        "--no-cache-bench",
+        action="store_true",
+        help="leave out the cached-get workload (bench/cache_get.py) that runs after the suite",
+    )
     args = parser.parse_args(argv)
     args.lib_keys = [k.strip() for k in args.libs.split(",") if k.strip()]
     args.workload_names = [w.strip() for w in args.workloads.split(",") if w.strip()]
@@ -281,6 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for key in not_installed:
         logger.warning("%s is not installed: left out (install the `bench` group)", key)
     sizes = Sizes.scaled(args.scale)
+    cache_section = ""
     server = start_test_server()
     started = time.perf_counter()
     load_start = os.getloadavg()[0]
@@ -298,6 +304,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         await bench.run()
 
             asyncio.run(go())
+            if not args.profile and not args.no_cache_bench:
+                # Imported only now: importing the cache installs it into core's hook, which
+                # must not serve the suite's own get_by_pk workload.
+                from bench.cache_get import markdown as cache_markdown
+                from bench.cache_get import run_cache_bench
+
+                cache_section = cache_markdown(asyncio.run(run_cache_bench(conn)))
         finally:
             drop_database(server, database)
     finally:
@@ -310,6 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(
             markdown_table(bench.results, adapters, args.workload_names, workers) + "\n"
         )
+    if cache_section:
+        sys.stdout.write("\n" + cache_section)
     if args.output is not None:
         page = performance_page(
             results=bench.results,
@@ -325,6 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             missing=dict.fromkeys(not_installed, "not installed"),
             load=(load_start, os.getloadavg()[0]),
         )
+        if cache_section:
+            page = page.rstrip("\n") + "\n\n" + cache_section
         args.output.write_text(page, encoding="utf-8")
         logger.info("wrote %s", args.output)
     return 0
