@@ -138,64 +138,31 @@ def days(n: int) -> datetime:
     return NOW - timedelta(days=n)
 
 
+USER_KEYS = ("id", "username", "email", "status", "role", "tenant_id")
 USERS = [
-    {
-        "id": 1,
-        "username": "Alice",
-        "email": "a@x",
-        "status": "active",
-        "role": "admin",
-        "tenant_id": 1,
-    },
-    {
-        "id": 2,
-        "username": "Bob",
-        "email": "b@x",
-        "status": "inactive",
-        "role": "staff",
-        "tenant_id": 1,
-    },
-    {
-        "id": 3,
-        "username": "Carol",
-        "email": "a@x",
-        "status": "active",
-        "role": "user",
-        "tenant_id": 2,
-    },
-    {
-        "id": 4,
-        "username": "Dave",
-        "email": None,
-        "status": "inactive",
-        "role": "user",
-        "tenant_id": 2,
-    },
-    {
-        "id": 5,
-        "username": "Eve",
-        "email": "e@x",
-        "status": "active",
-        "role": "staff",
-        "tenant_id": 3,
-    },
+    dict(zip(USER_KEYS, values, strict=True))
+    for values in [
+        (1, "Alice", "a@x", "active", "admin", 1),
+        (2, "Bob", "b@x", "inactive", "staff", 1),
+        (3, "Carol", "a@x", "active", "user", 2),
+        (4, "Dave", None, "inactive", "user", 2),
+        (5, "Eve", "e@x", "active", "staff", 3),
+    ]
 ]
 EXTRA = {
     2: {"suspended": True},
     4: {"banned": True, "is_active": False},
 }
+ORDER_KEYS = ("id", "user_id", "status", "amount", "created_at")
 ORDERS = [
-    {"id": 1, "user_id": 1, "status": "paid", "amount": Decimal("10.00"), "created_at": days(1)},
-    {"id": 2, "user_id": 1, "status": "paid", "amount": Decimal("20.00"), "created_at": days(2)},
-    {"id": 3, "user_id": 3, "status": "paid", "amount": Decimal("30.50"), "created_at": days(3)},
-    {"id": 4, "user_id": 3, "status": "active", "amount": Decimal("5.00"), "created_at": days(10)},
-    {
-        "id": 5,
-        "user_id": 5,
-        "status": "refunded",
-        "amount": Decimal("7.00"),
-        "created_at": days(20),
-    },
+    dict(zip(ORDER_KEYS, values, strict=True))
+    for values in [
+        (1, 1, "paid", Decimal("10.00"), days(1)),
+        (2, 1, "paid", Decimal("20.00"), days(2)),
+        (3, 3, "paid", Decimal("30.50"), days(3)),
+        (4, 3, "active", Decimal("5.00"), days(10)),
+        (5, 5, "refunded", Decimal("7.00"), days(20)),
+    ]
 ]
 
 
