@@ -144,6 +144,7 @@ ACCEPTED: list[tuple[str, Any, Any]] = [
     ("price", 5, Decimal("5.00")),
     ("blob", memoryview(b"ab"), b"ab"),
     ("span", timedelta(hours=-1), timedelta(hours=-1)),
+    ("real", float("-inf"), float("-inf")),
     (
         "naive",
         datetime(2024, 1, 1, 12, tzinfo=timezone(timedelta(hours=-2))),
@@ -218,6 +219,9 @@ REJECTED: list[tuple[str, Any, str]] = [
     ("price", Decimal("1.001"), "more than decimal_places=2"),
     ("price", Decimal("123456789012345678"), "more than 17 digits"),
     ("price", 1.5, "float values are not accepted"),
+    ("price", Decimal("NaN"), "NaN and infinite values are not accepted"),
+    ("price", "Infinity", "NaN and infinite values are not accepted"),
+    ("small", float("inf"), "expected an int, got float"),
     ("cash", Decimal("92233720368547758.08"), "outside the range of PostgreSQL money"),
     ("blob", "text", "expected bytes, got str"),
     ("blob", [1, 2], "expected bytes, a bytearray or a memoryview, got list"),
