@@ -14,6 +14,7 @@ from matrx_orm_cache.model_state import MISSING, ModelState
 from matrx_orm_core import (
     CharField,
     ConfigurationError,
+    ConfigurationWarning,
     IntegerField,
     JSONField,
     Model,
@@ -392,3 +393,54 @@ def test_exports() -> None:
     assert {"StateManager", "ModelState", "CachePolicy", "configure"} <= set(
         matrx_orm_cache.__all__
     )
+
+
+# --- pooler fallback ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pooled() -> Iterator[str]:
+    from matrx_orm_core import DatabaseProjectConfig, DatabaseRegistry, register_database
+
+    names = ["cache_pooled", "cache_pooled_direct"]
+    register_database(
+        DatabaseProjectConfig(
+            name=names[0],
+            host="db.example.com",
+            port="6543",
+            database_name="app",
+            user="app",
+            password="",
+            alias=names[0],
+            pooler=True,
+        )
+    )
+    register_database(
+        DatabaseProjectConfig(
+            name=names[1],
+            host="db.example.com",
+            port="6543",
+            database_name="app",
+            user="app",
+            password="",
+            alias=names[1],
+            pooler=True,
+            direct_url="postgresql://app@db.example.com:5432/app",
+        )
+    )
+    try:
+        yield names[0]
+    finally:
+        for name in names:
+            DatabaseRegistry.unregister(name)
+
+
+def test_pooler_without_direct_url_falls_back_to_ttl_and_says_so_once(pooled: str) -> None:
+    configure(cross_process=True)
+    coherence = StateManager.cache_hook().coherence
+    with pytest.warns(ConfigurationWarning, match="direct_url") as record:
+        modes = [coherence.mode(pooled) for _ in range(3)]
+    assert modes == ["ttl"] * 3
+    assert len(record) == 1
+    assert StateManager.cache_hook().serving(pooled)  # TTL behaviour: the cache serves
+    assert coherence.mode("cache_pooled_direct") == "listen"  # a direct URL: LISTEN there
