@@ -400,3 +400,23 @@ def test_array_of_enum_converts_loaded_rows() -> None:
     assert field.from_db_value(None) is None
     assert field.get_db_prep_value([Size.S, "m"]) == ["s", "m"]
     assert TextArrayField().needs_load_conversion is False
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("nums", [1, "2"]), ("attrs", {"a": 1}), ("spot", (1,)), ("net", "10.0.0.5/24")],
+)
+async def test_bad_values_rejected_by_every_write_path(
+    recording_db: Recorder, name: str, value: Any
+) -> None:
+    writes = [
+        lambda: Kit.bulk_create([{"id": 1}, {"id": 2, name: value}]),
+        lambda: Kit.update_where({"id": 1}, **{name: value}),
+        lambda: Kit.upsert({"id": 1, name: value}, conflict_fields=["id"]),
+        lambda: Kit.filter(id=1).update(**{name: value}),
+    ]
+    for write in writes:
+        with pytest.raises(ValidationError) as info:
+            await write()
+        assert f"Kit.{name}" in str(info.value)
+    assert recording_db.statements == []
