@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import os
 import warnings
@@ -488,12 +489,12 @@ def _every_field_type() -> type:
         "v_dec": DecimalField(max_digits=10, decimal_places=2),
         "v_money": MoneyField(),
         "v_bool": BooleanField(default=False),
-        "v_ts": DateTimeField(),
-        "v_ts_naive": DateTimeField(timezone=False),
-        "v_date": DateField(),
-        "v_time": TimeField(),
+        "v_ts": DateTimeField(default=dt.datetime(2024, 1, 2, 3, 4, 5, 120000, dt.timezone.utc)),
+        "v_ts_naive": DateTimeField(timezone=False, default=dt.datetime(2024, 1, 2, 3, 4, 5)),
+        "v_date": DateField(default=dt.date(2024, 2, 29)),
+        "v_time": TimeField(default=dt.time(3, 4, 5, 123000)),
         "v_timetz": TimeField(timezone=True),
-        "v_interval": TimeDeltaField(),
+        "v_interval": TimeDeltaField(default=dt.timedelta(days=-1, seconds=5, microseconds=7)),
         "v_json": JSONField(jsonb=False),
         "v_jsonb": JSONBField(default={"a": [1, "it's"]}),
         "v_uuid": UUIDField(),
@@ -527,6 +528,19 @@ async def test_every_field_type_round_trips_through_the_catalog(db: MigrationDB)
     assert (await plan(db, [model]))[1] == []
     table = (await snapshot(db)).table("md_types")
     assert table is not None
+    # Constant defaults reached the catalog (and compare equal to the models' spelling above).
+    assert {c.name for c in table.columns if c.default is not None} == {
+        "v_text",
+        "v_int",
+        "v_float",
+        "v_bool",
+        "v_ts",
+        "v_ts_naive",
+        "v_date",
+        "v_time",
+        "v_interval",
+        "v_jsonb",
+    }
     assert {c.name: c.type for c in table.columns} == {
         c.name: c.type
         for c in SchemaDiff(db, S, models=[model]).capture_model_state()["md_types"].columns

@@ -226,6 +226,17 @@ def test_field_type_options() -> None:
         ("NOW()", "now()"),
         ("'{}'", "'{}'::text[]"),
         ("'x'", "('x'::character varying)::text"),
+        (
+            "'2024-01-02T03:04:05.120000+00:00'",
+            "'2024-01-02 04:04:05.12+01'::timestamp with time zone",
+        ),
+        ("'2024-01-02T03:04:05'", "'2024-01-02 03:04:05'::timestamp without time zone"),
+        ("'2024-01-02'", "'2024-01-02'::date"),
+        ("'03:04:05.123000'", "'03:04:05.123'::time without time zone"),
+        ("'03:04:05+02:00'", "'03:04:05+02'::time with time zone"),
+        ("'+1 days +5 seconds +0 microseconds'", "'1 day 00:00:05'::interval"),
+        ("'+0 days -5 seconds +0 microseconds'", "'-00:00:05'::interval"),
+        ("'-1 days +5 seconds +0 microseconds'", "'-1 days +00:00:05'::interval"),
     ],
 )
 def test_same_default_across_spellings(model_side: str, server_side: str) -> None:
@@ -241,6 +252,10 @@ def test_same_default_across_spellings(model_side: str, server_side: str) -> Non
         ("'1'", "'01x'"),
         ("now()", "clock_timestamp()"),
         ("0", None),
+        ("'2024-01-02T03:04:05+00:00'", "'2024-01-02 03:04:05+01'::timestamp with time zone"),
+        ("'2024-01-02T03:04:05'", "'2024-01-02 03:04:06'"),
+        ("'+1 days +0 seconds +0 microseconds'", "'1 mon'::interval"),
+        ("'12:00 meeting'", "'12:00'"),
     ],
 )
 def test_different_defaults(left: str, right: str | None) -> None:

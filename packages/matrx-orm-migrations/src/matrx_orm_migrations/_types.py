@@ -11,7 +11,9 @@ against a strict grammar rather than trusted.
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
 from matrx_orm_core._quoting import quote_ident, quote_literal
@@ -332,13 +334,94 @@ def _number(text: str) -> str | None:
         return None
 
 
+_CLOCK = r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?"
+_OFFSET = r"(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?(?::?(\d{2}))?)?"
+_TIMESTAMP = re.compile(rf"(\d{{4}})-(\d{{2}})-(\d{{2}})[T ]{_CLOCK}\s*{_OFFSET}")
+_TIME = re.compile(rf"{_CLOCK}\s*{_OFFSET}")
+_INTERVAL_PART = re.compile(
+    r"([+-]?\d+)\s+(days?|seconds?|microseconds?)"
+    r"|([+-])?(\d+):(\d{2}):(\d{2})(?:\.(\d{1,6}))?"
+)
+
+
+def _clock(groups: Sequence[str | None]) -> tuple[int, int, int, int]:
+    hour, minute, second, fraction = groups
+    micro = int((fraction or "").ljust(6, "0") or 0)
+    return int(hour or 0), int(minute or 0), int(second or 0), micro
+
+
+def _offset(groups: Sequence[str | None]) -> _dt.timezone | None:
+    zulu, sign, hours, minutes, seconds = groups
+    if zulu:
+        return _dt.timezone.utc
+    if sign is None:
+        return None
+    delta = _dt.timedelta(
+        hours=int(hours or 0), minutes=int(minutes or 0), seconds=int(seconds or 0)
+    )
+    return _dt.timezone(-delta if sign == "-" else delta)
+
+
+def _temporal(text: str) -> str | None:
+    """A key for timestamp, time and interval text, equal across the server's re-spellings
+    (``T`` or space, ``+00`` or ``+00:00``, another session time zone, ``1 day 00:00:05``)."""
+    stamp = _TIMESTAMP.fullmatch(text.strip())
+    if stamp is not None:
+        groups = stamp.groups()
+        try:
+            value = _dt.datetime(
+                int(groups[0]),
+                int(groups[1]),
+                int(groups[2]),
+                *_clock(groups[3:7]),
+                tzinfo=_offset(groups[7:]),
+            )
+        except ValueError:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(_dt.timezone.utc)
+        return "ts:" + value.isoformat()
+    clock = _TIME.fullmatch(text.strip())
+    if clock is not None:
+        groups = clock.groups()
+        try:
+            moment = _dt.time(*_clock(groups[:4]), tzinfo=_offset(groups[4:]))
+        except ValueError:
+            return None
+        return "time:" + moment.isoformat()
+    return _interval(text)
+
+
+def _interval(text: str) -> str | None:
+    micros = 0
+    position = 0
+    body = text.strip()
+    units = {"day": 86_400_000_000, "second": 1_000_000, "microsecond": 1}
+    for match in _INTERVAL_PART.finditer(body):
+        if body[position : match.start()].strip():
+            return None
+        position = match.end()
+        if match.group(1) is not None:
+            micros += int(match.group(1)) * units[match.group(2).rstrip("s")]
+        else:
+            sign = -1 if match.group(3) == "-" else 1
+            hours, minutes, seconds = int(match.group(4)), int(match.group(5)), int(match.group(6))
+            fraction = int((match.group(7) or "").ljust(6, "0") or 0)
+            micros += sign * (((hours * 60 + minutes) * 60 + seconds) * 1_000_000 + fraction)
+    if position == 0 or body[position:].strip():
+        return None
+    return f"interval:{micros}"
+
+
 def normalize_default(expr: str | None) -> str | None:
     """A comparison key for a column default, equal for spellings the server treats as one.
 
     The server re-spells defaults (``false`` for ``FALSE``, ``'x'::character varying`` for
     ``'x'``, ``'-5'::integer`` for ``(-5)``). The key drops outer casts and parentheses, decodes
     string constants, compares numbers by value and lower-cases everything outside quotes.
-    It is for comparison only: never write it into DDL.
+    Timestamps compare as instants, times and intervals by value (the server prints them in the
+    session's time zone and its own interval style). It is for comparison only: never write it
+    into DDL.
     """
     if expr is None:
         return None
@@ -353,7 +436,10 @@ def normalize_default(expr: str | None) -> str | None:
     text = _decode_string(current)
     if text is not None:
         number = _number(text)
-        return number if number is not None else "str:" + quote_literal(text)
+        if number is not None:
+            return number
+        temporal = _temporal(text)
+        return temporal if temporal is not None else "str:" + quote_literal(text)
     number = _number(current)
     if number is not None:
         return number
