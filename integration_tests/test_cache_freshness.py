@@ -13,10 +13,19 @@ from typing import Any
 
 import pytest
 
-from matrx_orm import CharField, DoesNotExist, IntegerField, JSONField, Model, transaction
+from matrx_orm import (
+    CharField,
+    DoesNotExist,
+    IntegerField,
+    JSONField,
+    ManyToManyField,
+    Model,
+    transaction,
+)
 from matrx_orm.core.async_db_manager import AsyncDatabaseManager
 from matrx_orm.migrations import MigrationDB
 from matrx_orm.state import StateManager
+from matrx_orm_relations import ensure_m2m_tables
 
 DB = os.environ.get("MATRX_TEST_DB_ALIAS", "matrx_test")
 
@@ -330,3 +339,64 @@ async def test_the_per_model_bound_evicts_least_recently_used(
     await behind_the_back("UPDATE cf_item SET value = 0")
     assert (await CfItem.get(id=1)).value == 10  # kept
     assert (await CfItem.get(id=2)).value == 0  # evicted: read again
+
+
+# --- many-to-many edits ------------------------------------------------------------------------
+
+
+class CfGroup(Model):
+    id = IntegerField(primary_key=True)
+    members = ManyToManyField("CfMember", db_table="cf_group_member")
+
+    _table_name = "cf_group"
+    _database = DB
+
+
+class CfMember(Model):
+    id = IntegerField(primary_key=True)
+
+    _table_name = "cf_member"
+    _database = DB
+
+
+class CfGroupMember(Model):
+    """The junction, declared as a model too: its cached rows must follow M2M edits."""
+
+    cf_group_id = IntegerField()
+    cf_member_id = IntegerField()
+
+    _table_name = "cf_group_member"
+    _database = DB
+    _primary_keys = ("cf_group_id", "cf_member_id")
+
+
+@pytest.fixture
+async def groups(items: MigrationDB) -> AsyncIterator[CfGroup]:
+    await items.execute(
+        'DROP TABLE IF EXISTS "cf_group_member", "cf_group", "cf_member"; '
+        'CREATE TABLE "cf_group" ("id" integer PRIMARY KEY); '
+        'CREATE TABLE "cf_member" ("id" integer PRIMARY KEY); '
+        "INSERT INTO cf_group VALUES (1); INSERT INTO cf_member VALUES (1), (2), (3);"
+    )
+    await ensure_m2m_tables(CfGroup)
+    try:
+        yield await CfGroup.get(id=1)
+    finally:
+        await items.execute('DROP TABLE IF EXISTS "cf_group_member", "cf_group", "cf_member"')
+
+
+async def test_m2m_edits_evict_the_junction_models_rows(groups: CfGroup) -> None:
+    group = groups
+    assert await group.add_m2m("members", 1, 2) == 2
+    link = await CfGroupMember.get(cf_group_id=1, cf_member_id=1)
+    assert await StateManager.count(CfGroupMember) == 1
+    assert await group.remove_m2m("members", 1) == 1
+    assert await StateManager.count(CfGroupMember) == 0
+    assert await CfGroupMember.get_or_none(cf_group_id=1, cf_member_id=1) is None
+    await CfGroupMember.get(cf_group_id=1, cf_member_id=2)
+    await group.set_m2m("members", [3])
+    assert await CfGroupMember.get_or_none(cf_group_id=1, cf_member_id=2) is None
+    await CfGroupMember.get(cf_group_id=1, cf_member_id=3)
+    assert await group.clear_m2m("members") == 1
+    assert await CfGroupMember.get_or_none(cf_group_id=1, cf_member_id=3) is None
+    assert link.cf_member_id == 1

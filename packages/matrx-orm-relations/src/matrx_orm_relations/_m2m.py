@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from matrx_orm_core import Model, _execution
+from matrx_orm_core import Model, _caching, _execution, hooks
 from matrx_orm_core.exceptions import RelationshipError
 from matrx_orm_core.models import ManyToManyReference
 from matrx_orm_core.registry import model_registry
@@ -123,6 +123,16 @@ async def linked_keys(j: Junction, key: Any, *, lock: bool = False) -> list[Any]
     return [row[0] for row in rows]
 
 
+def _touched(j: Junction) -> None:
+    """Junction rows changed: a model declared on the junction table loses its cached rows
+    (in this process and, through the cache's notices, in the others)."""
+    table = j.reference.qualified_junction_table
+    for model in model_registry.all_models(j.database).values():
+        meta = vars(model).get("_meta")
+        if meta is not None and meta.qualified_table_name == table:
+            _caching.notify_write(model, hooks.ALL_ROWS)
+
+
 async def _insert(j: Junction, key: Any, targets: Sequence[Any], operation: str) -> int:
     inserted = 0
     for start in range(0, len(targets), _CHUNK):
@@ -136,6 +146,7 @@ async def _insert(j: Junction, key: Any, targets: Sequence[Any], operation: str)
             j.database, sql, (key, *chunk), model=j.owner, operation=operation
         )
         inserted += _execution.rows_affected(tag)
+    _touched(j)
     return inserted
 
 
@@ -163,6 +174,7 @@ async def remove_links(j: Junction, key: Any, values: Iterable[Any]) -> int:
     tag = await _execution.execute(
         j.database, sql, (key, targets), model=j.owner, operation="remove_m2m"
     )
+    _touched(j)
     return _execution.rows_affected(tag)
 
 
@@ -170,6 +182,7 @@ async def clear_links(j: Junction, key: Any) -> int:
     """Unlink every target of the source key; returns the junction rows deleted."""
     sql = f"DELETE FROM {j.table} WHERE {j.source} = $1"
     tag = await _execution.execute(j.database, sql, (key,), model=j.owner, operation="clear_m2m")
+    _touched(j)
     return _execution.rows_affected(tag)
 
 
@@ -194,6 +207,7 @@ async def set_links(j: Junction, key: Any, values: Iterable[Any]) -> tuple[int, 
                 j.database, sql, (key, surplus), model=j.owner, operation="set_m2m"
             )
             removed = _execution.rows_affected(tag)
+            _touched(j)
         added = await _insert(j, key, missing, "set_m2m") if missing else 0
     return removed, added
 
