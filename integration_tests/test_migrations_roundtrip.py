@@ -55,6 +55,7 @@ class RtAuthorV1(Model):
     name = CharField(max_length=100, null=False, unique=True)
     bio = TextField(null=True)
     active = BooleanField(default=True, null=False)
+    stage = EnumField(enum_class=Stage, db_type="rt_stage", null=True)
     _table_name = "rt_author"
     _db_schema = S
     _database = DB
@@ -65,10 +66,9 @@ class RtPostV1(Model):
     title = CharField(max_length=200, null=False)
     author_id = ForeignKey(RtAuthorV1, on_delete="CASCADE")
     price = DecimalField(max_digits=10, decimal_places=2, default=0, null=False)
-    stage = EnumField(enum_class=Stage, db_type="rt_stage", null=True)
     meta = JSONBField(null=True)
     created = DateTimeField(null=True)
-    tags = ManyToManyField("RtTagV1")
+    tags = ManyToManyField("RtTagV1", db_table="rt_post_tag")
     _table_name = "rt_post"
     _db_schema = S
     _database = DB
@@ -91,6 +91,7 @@ class RtAuthorV2(Model):
     name = CharField(max_length=100, null=False, unique=True)
     bio = TextField(null=True)
     active = BooleanField(default=True, null=False)
+    stage = EnumField(enum_class=Stage, db_type="rt_stage", null=True)
     karma = IntegerField(default=0, null=False, index=True)  # added
     _table_name = "rt_author"
     _db_schema = S
@@ -98,6 +99,29 @@ class RtAuthorV2(Model):
 
 
 V2 = [RtAuthorV2, RtPostV1, RtTagV1]
+
+
+class StageV3(str, enum.Enum):
+    DRAFT = "draft"
+    LIVE = "live"
+    ARCHIVED = "archived"
+
+
+class RtAuthorV3(Model):
+    id = UUIDField(primary_key=True)
+    name = CharField(max_length=100, null=False, unique=True)
+    bio = TextField(null=True)
+    active = BooleanField(default=True, null=False)
+    stage = EnumField(enum_class=StageV3, db_type="rt_stage", null=True)
+    archived_stage = EnumField(
+        enum_class=StageV3, db_type="rt_stage", default=StageV3.ARCHIVED, null=False
+    )
+    _table_name = "rt_author"
+    _db_schema = S
+    _database = DB
+
+
+V3 = [RtAuthorV3, RtPostV1, RtTagV1]
 
 
 @pytest.fixture
@@ -207,3 +231,39 @@ async def test_scoped_makemigrations_warns_and_the_spec_snippet_silences_it(
         await makemigrations(
             DB, tmp_path, schema=S, include_tables={"a"}, exclude_tables={"b"}, models=V1
         )
+
+
+async def test_new_enum_value_gets_its_own_non_transactional_file(
+    db: MigrationDB, tmp_path: Path
+) -> None:
+    assert await make(tmp_path, "rt_base", V1) is not None
+    await migrate(DB, tmp_path)
+    base = await snapshot(db)
+    last = await make(tmp_path, "rt_archive", V3)
+    assert last is not None
+    loader = MigrationLoader(tmp_path)
+    assert loader.file_names() == [
+        "0001_rt_base",
+        "0002_add_enum_value_rt_stage",
+        "0003_rt_archive",
+    ]
+    files = loader.discover()
+    assert files["0002_add_enum_value_rt_stage"].atomic is False
+    assert files["0003_rt_archive"].atomic is True
+    assert files["0003_rt_archive"].dependencies == ["0002_add_enum_value_rt_stage"]
+    # the new column's default uses the new label: it works because the label was committed
+    # by the file before
+    assert await migrate(DB, tmp_path) == ["0002_add_enum_value_rt_stage", "0003_rt_archive"]
+    assert await make(tmp_path, "rt_again", V3) is None
+    assert await rollback(DB, tmp_path) == ["0003_rt_archive"]
+    assert await snapshot(db) != base  # the enum still has the new label...
+    # ...because PostgreSQL cannot drop an enum value: that down step is a "Cannot reverse"
+    # comment, so rolling the file back only forgets it.
+    assert "Cannot reverse" in files["0002_add_enum_value_rt_stage"].source
+    assert await rollback(DB, tmp_path) == ["0002_add_enum_value_rt_stage"]
+    labels = await db.fetch_val(
+        "SELECT array_agg(enumlabel::text ORDER BY enumsortorder) FROM pg_enum "
+        "JOIN pg_type t ON t.oid = enumtypid WHERE t.typname = 'rt_stage'"
+    )
+    assert labels == ["draft", "live", "archived"]
+    assert {t.name: t for t in (await snapshot(db)).tables} == {t.name: t for t in base.tables}

@@ -19,6 +19,7 @@ from matrx_orm_migrations._render import (
     render_empty,
     render_migration,
     render_operations,
+    split_operations,
     suggest_name,
 )
 
@@ -206,3 +207,15 @@ def test_rendered_file_loads_through_the_loader(tmp_path: Path) -> None:
     loader = MigrationLoader(tmp_path)
     assert loader.resolve_order() == ["0001_initial", "0002_next"]
     assert loader.migrations["0002_next"].description == "Next"
+
+
+def test_split_operations_isolates_non_transactional_runs() -> None:
+    a = Op("create_table", "a", [], [])
+    e1 = Op("add_enum_value", "mood", [], [], transactional=False)
+    e2 = Op("add_enum_value", "mood", [], [], transactional=False)
+    b = Op("add_column", "a", [], [])
+    c = Op("add_column", "b", [], [])
+    assert split_operations([]) == []
+    assert split_operations([a, b]) == [[a, b]]
+    assert split_operations([e1, e2, a, b]) == [[e1, e2], [a, b]]
+    assert split_operations([a, e1, b, c]) == [[a], [e1], [b, c]]

@@ -19,7 +19,7 @@ from matrx_orm_migrations import (
     makemigrations,
     migrate,
     migration_status,
-    plan_migration,
+    plan_migrations,
     rollback,
     sql_preview,
 )
@@ -219,22 +219,25 @@ def makemigrations_command(**kwargs: Any) -> None:
     if kwargs["dry_run"] or kwargs["check"]:
         planned = _run(
             common,
-            lambda db: plan_migration(
+            lambda db: plan_migrations(
                 db, common.migrations_dir, allow_drop=kwargs["allow_drop"], **options
             ),
         )
-        if planned is None:
+        if not planned:
             echo("No changes detected.")
             return
-        for issue in planned.safety_issues:
+        for issue in planned[0].safety_issues:
             echo(style("Warning: ", "yellow", bold=True) + str(issue.message), err=True)
         if kwargs["check"]:
-            echo(style("Changes detected", "yellow", bold=True) + f" (would write {planned.path}):")
-            for op in planned.operations:
-                echo(f"  - {op.description}")
+            paths = ", ".join(str(item.path) for item in planned)
+            echo(style("Changes detected", "yellow", bold=True) + f" (would write {paths}):")
+            for item in planned:
+                for op in item.operations:
+                    echo(f"  - {op.description}")
             raise click.exceptions.Exit(1)
-        echo(style(f"# Would create {planned.path}", "cyan"))
-        echo(planned.source, nl=False)
+        for item in planned:
+            echo(style(f"# Would create {item.path}", "cyan"))
+            echo(item.source)
         return
     path = _run(
         common,

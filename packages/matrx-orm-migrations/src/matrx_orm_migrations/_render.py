@@ -18,6 +18,7 @@ __all__ = [
     "render_empty",
     "render_migration",
     "render_operations",
+    "split_operations",
     "suggest_name",
 ]
 
@@ -163,6 +164,24 @@ def render_operations(
         down_sql=down_sql,
         atomic=all(op.transactional for op in operations),
     )
+
+
+def split_operations(
+    operations: Sequence[RenderableOperation],
+) -> list[list[RenderableOperation]]:
+    """Cut the operations into consecutive runs that share ``transactional``.
+
+    A step PostgreSQL must run outside a transaction (``ALTER TYPE ... ADD VALUE``) then gets
+    a file of its own, and the ordinary operations around it keep the all-or-nothing
+    transaction of theirs. Order is preserved.
+    """
+    groups: list[list[RenderableOperation]] = []
+    for op in operations:
+        if groups and groups[-1][0].transactional == op.transactional:
+            groups[-1].append(op)
+        else:
+            groups.append([op])
+    return groups
 
 
 def suggest_name(operations: Sequence[RenderableOperation]) -> str:

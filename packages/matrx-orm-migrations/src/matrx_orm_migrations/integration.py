@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from matrx_orm_core.exceptions import MigrationError
 
-from ._render import migration_filename, render_empty, render_operations, suggest_name
+from ._render import (
+    migration_filename,
+    render_empty,
+    render_operations,
+    split_operations,
+    suggest_name,
+)
 from .db import MigrationDB
 from .executor import MigrationExecutor, MigrationStatus, ProgressCallback
 from .loader import MigrationLoader
@@ -30,7 +36,7 @@ __all__ = [
     "migrate",
     "migration_status",
     "pending_migrations",
-    "plan_migration",
+    "plan_migrations",
     "rollback",
     "sql_preview",
     "status",
@@ -67,7 +73,7 @@ async def pending_migrations(database: str, migrations_dir: str | Path = "migrat
     return await executor.pending()
 
 
-async def plan_migration(
+async def plan_migrations(
     database: str,
     migrations_dir: str | Path = "migrations",
     name: str | None = None,
@@ -77,13 +83,15 @@ async def plan_migration(
     *,
     allow_drop: bool = False,
     models: Sequence[type[Model]] | None = None,
-) -> PlannedMigration | None:
-    """Compare the models with ``database`` and build the next migration file, unwritten.
+) -> list[PlannedMigration]:
+    """Compare the models with ``database`` and build the next migration file(s), unwritten.
 
-    Arguments as :func:`makemigrations`.
+    Arguments as :func:`makemigrations`. Usually one file; a step that must run outside a
+    transaction (``ALTER TYPE ... ADD VALUE``) gets a file of its own (``atomic = False``),
+    numbered in order, so the other operations keep their transaction.
 
     Returns:
-        The planned file, or ``None`` when models and database already match.
+        The planned files in order; ``[]`` when models and database already match.
 
     Raises:
         MigrationError: migration files are pending (they are listed), both table lists were
@@ -119,16 +127,27 @@ async def plan_migration(
     )
     operations = list(await diff.compute_diff())
     if not operations:
-        return None
+        return []
+    groups = split_operations(operations)
     latest = loader.latest_name()
-    filename = migration_filename(loader.next_number(), name or suggest_name(operations))
-    source = render_operations(operations, dependencies=[latest] if latest else [])
-    return PlannedMigration(
-        path=loader.migrations_dir / filename,
-        source=source,
-        operations=operations,
-        safety_issues=list(getattr(diff, "safety_issues", [])),
-    )
+    number = loader.next_number()
+    planned: list[PlannedMigration] = []
+    for index, group in enumerate(groups):
+        # A given name goes to the ordinary operations; a split-off step is named after
+        # what it does (add_enum_value_<type>).
+        main = all(op.transactional for op in group) or len(groups) == 1
+        part = (name if main else None) or suggest_name(group)
+        path = loader.migrations_dir / migration_filename(number + index, part)
+        planned.append(
+            PlannedMigration(
+                path=path,
+                source=render_operations(group, dependencies=[latest] if latest else []),
+                operations=list(group),
+                safety_issues=list(getattr(diff, "safety_issues", [])) if index == 0 else [],
+            )
+        )
+        latest = path.stem
+    return planned
 
 
 async def makemigrations(
@@ -155,14 +174,15 @@ async def makemigrations(
         models: compare only these model classes (default: every registered model).
 
     Returns:
-        The new file, or ``None`` when nothing changed.
+        The new file (the last one when a non-transactional step got a file of its own, see
+        :func:`plan_migrations`), or ``None`` when nothing changed.
 
     Raises:
         MigrationError: files are pending (listed), or both table lists were given.
 
     Each safety issue the lint finds is reported as a ``MigrationSafetyWarning``.
     """
-    planned = await plan_migration(
+    planned = await plan_migrations(
         database,
         migrations_dir,
         name,
@@ -172,17 +192,18 @@ async def makemigrations(
         allow_drop=allow_drop,
         models=models,
     )
-    if planned is None:
+    if not planned:
         logger.info("No changes detected.")
         return None
     from .lint import MigrationSafetyWarning
 
-    for issue in planned.safety_issues:
+    for issue in planned[0].safety_issues:
         warnings.warn(str(issue.message), MigrationSafetyWarning, stacklevel=2)
-    planned.path.parent.mkdir(parents=True, exist_ok=True)
-    _write_new(planned.path, planned.source)
-    logger.info("Created migration: %s", planned.path)
-    return planned.path
+    planned[0].path.parent.mkdir(parents=True, exist_ok=True)
+    for item in planned:
+        _write_new(item.path, item.source)
+        logger.info("Created migration: %s", item.path)
+    return planned[-1].path
 
 
 def _write_new(path: Path, source: str) -> None:
