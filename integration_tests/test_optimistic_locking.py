@@ -8,7 +8,7 @@ import os
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 
@@ -57,7 +57,7 @@ async def tables(matrx_test_database: Any) -> AsyncIterator[MigrationDB]:
         await db.execute('DROP TABLE IF EXISTS "adv_lock_order"')
 
 
-async def stored(db: MigrationDB, pk: UUID) -> dict[str, Any]:
+async def stored(db: MigrationDB, pk: str) -> dict[str, Any]:
     rows = await db.fetch('SELECT * FROM "adv_lock_order" WHERE "id" = $1', pk)
     assert len(rows) == 1
     return dict(rows[0])
@@ -168,3 +168,25 @@ async def test_twenty_concurrent_writers_lose_no_update(tables: MigrationDB) -> 
     assert row["counter"] == successes  # no lost update
     assert row["version"] == 1 + successes
     assert conflicts >= 1  # the writers really did collide
+
+
+async def test_upsert_and_bulk_upsert_bump_the_version(tables: MigrationDB) -> None:
+    order = await LockOrder.create(total=Decimal("1.00"))
+    stale = await LockOrder.get(id=order.id)
+    updated = await LockOrder.upsert(
+        {"id": order.id, "total": Decimal("2.00"), "counter": 0}, ["id"]
+    )
+    assert (updated.total, updated.version) == (Decimal("2.00"), 2)
+    fresh_id = str(uuid4())
+    rows = await LockOrder.bulk_upsert(
+        [
+            {"id": order.id, "total": Decimal("3.00"), "counter": 0},
+            {"id": fresh_id, "total": Decimal("4.00"), "counter": 0},
+        ],
+        ["id"],
+    )
+    assert [(r.id, r.version) for r in rows] == [(order.id, 3), (fresh_id, 1)]
+    stale.counter = 1
+    with pytest.raises(OptimisticLockError):
+        await stale.save()
+    assert (await stored(tables, order.id))["total"] == Decimal("3.00")

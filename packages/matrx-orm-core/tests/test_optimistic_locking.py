@@ -245,3 +245,31 @@ async def test_model_without_version_field_is_unchanged(recording_db: Recorder) 
     assert recording_db.statements == [
         ('UPDATE "plain" SET "name" = $1 WHERE "id" = $2 RETURNING "id", "name"', ("b", 1))
     ]
+
+
+async def test_upsert_bumps_the_version_of_an_updated_row(recording_db: Recorder) -> None:
+    recording_db.add_result(rows=[row(version=3)])
+    order = await LOrder.upsert({"id": 7, "name": "n", "total": 10}, ["id"])
+    assert recording_db.statements == [
+        (
+            'INSERT INTO "orders" ("id", "name", "total", "version") '
+            "SELECT * FROM unnest($1::integer[], $2::varchar(255)[], $3::integer[], "
+            '$4::integer[]) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", '
+            '"total" = EXCLUDED."total", "version" = "orders"."version" + 1 '
+            f"RETURNING {COLS}",
+            ([7], ["n"], [10], [1]),
+        )
+    ]
+    assert order.version == 3
+
+
+async def test_upsert_of_only_the_key_still_bumps(recording_db: Recorder) -> None:
+    recording_db.add_result(rows=[row()])
+    await LOrder.upsert({"id": 7}, ["id"])
+    assert 'DO UPDATE SET "version" = "orders"."version" + 1 RETURNING' in recording_db.sql[0]
+
+
+async def test_upsert_cannot_name_the_version(recording_db: Recorder) -> None:
+    with pytest.raises(FieldError, match="'version' is the VersionField"):
+        await LOrder.upsert({"id": 7, "version": 5}, ["id"], update_fields=["version"])
+    assert recording_db.statements == []

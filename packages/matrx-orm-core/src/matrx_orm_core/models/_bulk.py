@@ -129,6 +129,7 @@ def _statements(
                 rows=tuple(slots(i * width, width) for i in range(len(chunk))),
                 conflict=conflict,
                 updates=updates,
+                bump=meta.version_name if conflict else None,
             )
             compiled = meta.compiled(
                 ("bulk_values", columns, len(chunk), conflict, updates),
@@ -153,6 +154,7 @@ def _statements(
                 conflict=conflict,
                 updates=updates,
                 casts=casts,
+                bump=meta.version_name if conflict else None,
             )
         ),
     )
@@ -317,6 +319,7 @@ def _upsert_plan(
     explicit = None
     if update_fields is not None:
         explicit = _names(cls, update_fields, "update_fields", operation)
+        _locking.reject_version_write(cls, explicit, operation)
     rows = prepare_rows(cls, objects_data, operation, keep_none=True)
     seen: dict[Any, int] = {}
     for row in rows:
@@ -347,7 +350,7 @@ def _upsert_plan(
             )
         seen[key] = row.index
     plan: list[tuple[Compiled | CopyStep, list[Any], list[_PreparedRow], tuple[str, ...]]] = []
-    skip = set(conflict) | set(meta.pk_names)
+    skip = set(conflict) | set(meta.pk_names) | {meta.version_name}
     for key, group in _groups(rows, with_supplied=True).items():
         columns: tuple[str, ...] = key[0]
         supplied = set(key[1]) | set(meta.auto_now_fields)
@@ -355,7 +358,7 @@ def _upsert_plan(
             updates = explicit
         else:
             updates = tuple([n for n in columns if n in supplied and n not in skip])
-        if not updates:
+        if not updates and meta.version_name is None:
             raise _model_error(
                 cls,
                 operation,

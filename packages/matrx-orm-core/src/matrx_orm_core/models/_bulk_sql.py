@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from matrx_orm_core._quoting import quote_ident
+from matrx_orm_core._quoting import quote_ident, quote_qualified
 from matrx_orm_core.fields.numeric import DecimalField
 from matrx_orm_core.fields.text import UUIDField
 from matrx_orm_core.sql import Node, Params, Table
@@ -36,11 +36,15 @@ def _returning(names: Sequence[str]) -> str:
     return " RETURNING " + _cols(names) if names else ""
 
 
-def _conflict(conflict: Sequence[str], updates: Sequence[str]) -> str:
+def _conflict(
+    conflict: Sequence[str], updates: Sequence[str], table: str = "", bump: str | None = None
+) -> str:
     if not conflict:
         return ""
-    sets = ", ".join([f"{quote_ident(n)} = EXCLUDED.{quote_ident(n)}" for n in updates])
-    return f" ON CONFLICT ({_cols(conflict)}) DO UPDATE SET {sets}"
+    sets = [f"{quote_ident(n)} = EXCLUDED.{quote_ident(n)}" for n in updates]
+    if bump is not None:  # the row's VersionField: existing value + 1 (models._locking)
+        sets.append(f"{quote_ident(bump)} = {quote_qualified(table, bump)} + 1")
+    return f" ON CONFLICT ({_cols(conflict)}) DO UPDATE SET {', '.join(sets)}"
 
 
 def _unnest(arrays: Sequence[Any], types: Sequence[str], params: Params) -> str:
@@ -89,6 +93,7 @@ class InsertRows(Node):
     conflict: tuple[str, ...] = ()
     updates: tuple[str, ...] = ()
     casts: tuple[str | None, ...] = ()
+    bump: str | None = None
 
     def as_sql(self, params: Params) -> str:
         head = f"INSERT INTO {self.table.as_sql(params)} ({_cols(self.columns)}) "
@@ -108,7 +113,8 @@ class InsertRows(Node):
                 source += f"AS {quote_ident('_v')}({_cols(aliases)})"
         else:
             source = f"SELECT * FROM {_unnest(self.arrays, self.types, params)}"
-        return head + source + _conflict(self.conflict, self.updates) + _returning(self.returning)
+        conflict = _conflict(self.conflict, self.updates, self.table.name, self.bump)
+        return head + source + conflict + _returning(self.returning)
 
 
 @dataclass(frozen=True, slots=True)

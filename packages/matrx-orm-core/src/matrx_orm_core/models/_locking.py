@@ -6,9 +6,10 @@ A model with a ``VersionField`` (``meta.version_name``) gets:
   WHERE <pk> AND "version" = $n RETURNING ...``, where ``$n`` is the version the instance holds.
   No row back means someone else wrote (or deleted) the row since it was read:
   ``OptimisticLockError``, and nothing was written;
-* set-based writes (``QuerySet.update``, ``update_where``, ``bulk_update``): the version of every
-  row they change is bumped too, so an instance read before them can no longer overwrite their
-  change. They do not check versions (they are not based on a read);
+* set-based writes (``QuerySet.update``, ``update_where``, ``bulk_update`` and the conflict
+  update of ``upsert``/``bulk_upsert``): the version of every existing row they change is
+  bumped too, so an instance read before them can no longer overwrite their change. They do
+  not check versions (they are not based on a read);
 * the version column is the ORM's to manage in every update: naming it raises ``FieldError``.
 """
 
