@@ -28,7 +28,7 @@ from matrx_orm_core import (
 from matrx_orm_core.exceptions import MigrationError
 from matrx_orm_migrations import MigrationDB
 from matrx_orm_migrations.diff import SchemaDiff
-from matrx_orm_migrations.introspect import introspect_schema
+from matrx_orm_migrations.introspect import introspect_schema, list_schemas
 from matrx_orm_migrations.lint import MigrationSafetyWarning
 from matrx_orm_migrations.operations import Operation
 from matrx_orm_migrations.schema import Schema
@@ -588,3 +588,24 @@ class MdAuthorEnumOnly(Model):
     _database = DB
     _indexes = ({"name": "md_author_legacy_idx", "columns": ("legacy",)},)
     _unique_together = (("name", "email"),)
+
+
+async def test_missing_schema_is_created_and_removed(db: MigrationDB) -> None:
+    fresh = "migdiff_fresh"
+    model = type(
+        "MdFresh",
+        (Model,),
+        {"id": IntegerField(primary_key=True), "_db_schema": fresh, "_database": DB},
+    )
+    await db.execute(f"DROP SCHEMA IF EXISTS {fresh} CASCADE")
+    try:
+        diff = SchemaDiff(db, fresh, models=[model])
+        ops = await diff.compute_diff()
+        assert [op.op_type for op in ops] == ["create_schema", "create_table"]
+        await run_up(db, ops)
+        assert [t.name for t in (await introspect_schema(db, fresh)).tables] == ["md_fresh"]
+        assert await SchemaDiff(db, fresh, models=[model]).compute_diff() == []
+        await run_down(db, ops)
+        assert fresh not in await list_schemas(db)
+    finally:
+        await db.execute(f"DROP SCHEMA IF EXISTS {fresh} CASCADE")

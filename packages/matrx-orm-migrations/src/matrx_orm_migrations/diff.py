@@ -31,7 +31,7 @@ from ._types import (
     user_type_name,
 )
 from .db import MigrationDB
-from .introspect import introspect_schema
+from .introspect import introspect_schema, list_schemas
 from .lint import SafetyIssue, lint_operations
 from .model_state import build_model_schema
 from .operations import Operation
@@ -140,7 +140,12 @@ def _column_changed(new: Column, old: Column) -> bool:
 
 
 def diff_schemas(
-    target: Schema, current: Schema, *, allow_drop: bool = False, manage_enums: bool = True
+    target: Schema,
+    current: Schema,
+    *,
+    allow_drop: bool = False,
+    manage_enums: bool = True,
+    schema_exists: bool = True,
 ) -> list[Operation]:
     """Operations that turn ``current`` (the database) into ``target`` (the models).
 
@@ -150,6 +155,8 @@ def diff_schemas(
         allow_drop: really drop tables, columns and enum types that ``target`` lacks;
             otherwise those drops are emitted as skipped operations (comments).
         manage_enums: compare enum types (off for scoped diffs: types are not tables).
+        schema_exists: ``False`` when the schema itself is missing from the database: a
+            ``create_schema`` step comes first when anything is to be created.
 
     Returns:
         The operations in execution order (see the module docstring).
@@ -256,6 +263,8 @@ def diff_schemas(
     for table in reversed(gone_order):
         ops.append(op("drop_table", table.name, table=table, skipped=not allow_drop))
 
+    if not schema_exists and any(not o.skipped for o in ops):
+        ops.insert(0, op("create_schema", schema))
     if manage_enums and allow_drop:
         used = {c.type.removesuffix("[]") for t in target.tables for c in t.columns}
         wanted = {e.name for e in target.enums}
@@ -367,8 +376,9 @@ class SchemaDiff:
         self.table_filter.warn_cross_references(target.table_map)
         current = await self.database_schema()
         scoped = self.table_filter.include is not None or self.table_filter.exclude is not None
-        operations = diff_schemas(target, current, allow_drop=self.allow_drop, manage_enums=True)
-        if scoped and not self.allow_drop:
+        exists = self.schema in await list_schemas(self.db)
+        operations = diff_schemas(target, current, allow_drop=self.allow_drop, schema_exists=exists)
+        if scoped:  # types are not tables: a scoped diff never drops one
             operations = [o for o in operations if o.op_type != "drop_enum"]
         self.skipped_operations = [o for o in operations if o.skipped]
         self.safety_issues = await lint_operations(

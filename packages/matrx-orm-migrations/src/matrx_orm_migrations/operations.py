@@ -38,6 +38,7 @@ from .schema import (
 __all__ = ["OPERATION_TYPES", "Operation", "column_sql", "create_table_sql"]
 
 OPERATION_TYPES = (
+    "create_schema",
     "create_enum",
     "add_enum_value",
     "drop_foreign_key",
@@ -149,7 +150,8 @@ class Operation:
 
     Attributes:
         op_type: one of :data:`OPERATION_TYPES`.
-        table: the table the change is on (the type name for enum operations).
+        table: the table the change is on (the type name for enum operations, the schema name
+            for ``create_schema``).
         schema: the PostgreSQL schema.
         details: the schema-model objects the SQL is rendered from: ``table`` (a
             :class:`~.schema.Table`), ``column``/``old`` (:class:`~.schema.Column`), ``index``,
@@ -192,6 +194,7 @@ class Operation:
         d = self.details
         name = self.table
         text = {
+            "create_schema": f"Create schema {name}",
             "create_enum": f"Create enum type {name}",
             "add_enum_value": f"Add value {d.get('label')!r} to enum type {name}",
             "drop_enum": f"Drop enum type {name}",
@@ -270,6 +273,11 @@ class Operation:
             add = [DDLGenerator.add_constraint(self.table, _fk_def(fk), schema)]
             drop = [DDLGenerator.drop_constraint(self.table, fk.name, schema)]
             return drop if (kind == "add_foreign_key") == reverse else add
+        if kind == "create_schema":
+            quoted = qident(self.table, "schema name")
+            if reverse:
+                return [f"DROP SCHEMA IF EXISTS {quoted}"]
+            return [f"CREATE SCHEMA IF NOT EXISTS {quoted}"]
         if kind in ("create_enum", "drop_enum"):
             enum: EnumType = d["enum"]
             create = [DDLGenerator.create_enum(enum.name, enum.labels, enum.schema)]
