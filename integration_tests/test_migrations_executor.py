@@ -297,3 +297,19 @@ async def test_pooler_needs_direct_url(
     finally:
         await AsyncDatabaseManager.close_pools_for_loop()
         DatabaseRegistry.unregister(direct)
+
+
+async def test_inconsistent_history_is_refused(database: str, two: Path) -> None:
+    await migrate(database, two)
+    # a file numbered below an applied one, which the applied one now depends on
+    write(two, "0000_late", [], ["CREATE TABLE mx_late (id int)"], ["DROP TABLE mx_late"])
+    path = two / "0001_author.py"
+    path.write_text(path.read_text().replace("dependencies = []", "dependencies = ['0000_late']"))
+    await MigrationDB(database).execute(
+        "UPDATE _matrx_migrations SET checksum = $1 WHERE name = '0001_author'",
+        MigrationExecutor(MigrationDB(database), two).loader.discover()["0001_author"].checksum,
+    )
+    with pytest.raises(MigrationError, match="inconsistent") as info:
+        await migrate(database, two)
+    assert "'0000_late'" in info.value.message
+    assert "mx_late" not in await tables(database)
