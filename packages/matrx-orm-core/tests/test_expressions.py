@@ -718,3 +718,11 @@ def test_plain_queries_keep_their_cache_key() -> None:
     XUser.filter(role="a").sql()
     assert next(iter(meta.sql_cache))[0] == "qb"
     assert XUser.filter(role="a")._x is None
+
+
+async def test_model_get_takes_expression_lookups(recording_db: Recorder) -> None:
+    row = {"id": 1, "name": "a", "role": "r", "views": 9, "created": None, "updated": None}
+    recording_db.add_result(rows=[row])
+    user = await XUser.get(views__gt=F("id") + 1)
+    assert user.views == 9
+    assert recording_db.statements == [(sel('"views" > ("id" + $1)', " LIMIT $2"), (1, 2))]

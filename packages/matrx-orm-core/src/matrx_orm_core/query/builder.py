@@ -167,6 +167,8 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, ExpressionMethods, Gen
             FieldError: Unknown field or lookup (nothing is sent).
             ValidationError: A value does not suit its lookup or field.
         """
+        if has_expression(lookups):
+            return self._filter_expr((), lookups, False, operation)
         if not lookups:
             return self._clone()
         return self._add(lookups, False, operation)
