@@ -28,7 +28,7 @@ DB = os.environ.get("MATRX_TEST_DB_ALIAS", "matrx_test")
 
 class LockOrder(Model):
     id = UUIDField(primary_key=True, default=uuid4)
-    total = DecimalField(max_digits=10, decimal_places=2)
+    total = DecimalField()  # as in the spec README example
     counter = IntegerField(default=0)
     version = VersionField()
 
@@ -39,7 +39,7 @@ class LockOrder(Model):
 SCHEMA = """
 CREATE TABLE "adv_lock_order" (
     "id" uuid PRIMARY KEY,
-    "total" numeric(10,2),
+    "total" numeric,
     "counter" integer NOT NULL DEFAULT 0,
     "version" integer NOT NULL DEFAULT 1
 );
