@@ -15,7 +15,16 @@ from matrx_orm_migrations.lint import (
     lint_operations,
     rewrites_table,
 )
-from matrx_orm_migrations.schema import Column, ForeignKey, Index, PrimaryKey, Schema, Table
+from matrx_orm_migrations.schema import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    PrimaryKey,
+    Schema,
+    Table,
+    UniqueConstraint,
+)
 
 
 class FakeDB:
@@ -190,3 +199,22 @@ async def test_removed_enum_labels_are_reported() -> None:
     (issue,) = await lint_operations([], FakeDB(), Schema(S), removed_enum_labels=[("mood", "sad")])
     assert issue.code == "enum-value-removed"
     assert "'sad'" in issue.message
+
+
+@pytest.mark.parametrize(
+    ("changes", "advice"),
+    [
+        ({"uniques": (UniqueConstraint("t_a_key", ("a",)),)}, "USING INDEX"),
+        ({"checks": (CheckConstraint("t_a_check", "a <> ''"),)}, "NOT VALID"),
+        ({"foreign_keys": (ForeignKey("t_fk", ("a",), S, "o", ("a",)),)}, "VALIDATE CONSTRAINT"),
+    ],
+)
+@pytest.mark.parametrize("rows", [False, True])
+async def test_constraints_on_tables_with_rows(
+    changes: dict[str, Any], advice: str, rows: bool
+) -> None:
+    target = with_columns(*BASE.columns[1:], **changes)
+    issues = await lint(target, BASE, FakeDB(rows=rows))
+    assert [i.code for i in issues] == (["constraint-validation"] if rows else [])
+    if rows:
+        assert advice in issues[0].message

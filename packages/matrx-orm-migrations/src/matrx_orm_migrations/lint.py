@@ -17,7 +17,7 @@ from matrx_orm_core.exceptions import MatrxORMWarning
 
 from .ddl import qident, qualified
 from .operations import Operation
-from .schema import Column, Schema
+from .schema import Column, PrimaryKey, Schema, UniqueConstraint
 
 __all__ = [
     "COLUMN_VIEWS_SQL",
@@ -54,7 +54,8 @@ class SafetyIssue:
     Attributes:
         code: a stable identifier (``not-null-without-default``, ``index-not-concurrent``,
             ``table-rewrite``, ``column-still-referenced``, ``table-still-referenced``,
-            ``drop-skipped``, ``enum-value-removed``, ``null-values``).
+            ``drop-skipped``, ``enum-value-removed``, ``null-values``,
+            ``constraint-validation``).
         message: what is wrong, where, and what to do instead.
         table: the table concerned.
         column: the column concerned, if any.
@@ -220,6 +221,12 @@ async def lint_operations(
                     table,
                 )
             )
+        elif (
+            op.op_type in ("add_constraint", "add_foreign_key")
+            and table in existing
+            and await _has_rows(db, schema, table, rows)
+        ):
+            issues.append(_constraint_issue(op))
         elif op.op_type == "drop_column":
             issues += await _column_references(op, db, current, dropped_fks)
         elif op.op_type == "drop_table":
@@ -235,6 +242,26 @@ async def lint_operations(
             )
         )
     return issues
+
+
+def _constraint_issue(op: Operation) -> SafetyIssue:
+    item = op.details.get("constraint") or op.details["fk"]
+    table = op.table
+    if isinstance(item, (UniqueConstraint, PrimaryKey)):
+        advice = (
+            f"builds its index while writes to {table} wait. On a large table, create a unique "
+            "index CONCURRENTLY (atomic = False) first, then ADD CONSTRAINT ... USING INDEX"
+        )
+    else:
+        advice = (
+            f"checks every row of {table} while holding a lock. On a large table, add it with "
+            "NOT VALID and run VALIDATE CONSTRAINT in a later migration"
+        )
+    return SafetyIssue(
+        "constraint-validation",
+        f"Adding constraint {item.name} to {table}, which has rows, {advice}.",
+        table,
+    )
 
 
 async def _column_references(
