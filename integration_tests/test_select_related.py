@@ -18,6 +18,7 @@ from matrx_orm import (
     Model,
     Paginator,
     RelationshipError,
+    transaction,
 )
 from matrx_orm.core.expressions import Lower, Q, Upper
 from matrx_orm.migrations import MigrationDB
@@ -203,3 +204,16 @@ async def test_composes_with_q_annotations_and_expression_ordering(tables: Migra
     assert authors[0].get_related("company").name == "Acme"
     assert authors[1].get_related("company") is None
     assert await query.count() == 2
+
+
+async def test_inside_a_transaction_streaming_and_row_locks(tables: MigrationDB) -> None:
+    query = SrlPost.filter().select_related("editor", "author__company").order_by("id")
+    async with transaction(DB):
+        streamed = [(p.id, p.get_related("author").username) async for p in query]
+        locked = await query.select_for_update().all()
+    assert streamed == [(1, "ann"), (2, "bob"), (3, "ann")]
+    assert [p.get_related("editor") and p.get_related("editor").id for p in locked] == [
+        11,
+        None,
+        None,
+    ]
