@@ -562,17 +562,30 @@ async def test_generate_migration_file(db: MigrationDB, tmp_path: Any) -> None:
         await diff.generate_migration_file(directory, number=1, name="auto")
     await run_up(db, await diff.compute_diff())
     assert await SchemaDiff(db, S, models=V1).generate_migration_file(directory) is None
-    # An enum value is added in a file that runs outside a transaction.
-    path = await SchemaDiff(db, S, models=[*V1[1:], MdAuthorEnumOnly]).generate_migration_file(
-        directory, name="more_moods", number=7
+    # An enum value is added in a file of its own that runs outside a transaction.
+    models = [*V1[1:], MdAuthorEnumOnly, MdExtraV3]
+    path = await SchemaDiff(db, S, models=models).generate_migration_file(
+        directory, name="more", number=7
     )
     assert path is not None
-    assert path.name == "0007_more_moods.py"
-    source = path.read_text(encoding="utf-8")
+    assert path.name == "0008_more.py"
+    enum_file = directory / "0007_update_md_mood.py"  # two values added to md_mood
+    source = enum_file.read_text(encoding="utf-8")
     assert "atomic = False" in source
     assert 'dependencies = ["0001_auto"]' in source
     assert "ADD VALUE IF NOT EXISTS 'meh' AFTER 'happy'" in source
     assert "-- Cannot reverse" in source
+    source = path.read_text(encoding="utf-8")
+    assert "atomic = False" not in source
+    assert 'dependencies = ["0007_update_md_mood"]' in source
+    assert 'CREATE TABLE "migdiff_diff"."md_extra"' in source
+
+
+class MdExtraV3(Model):
+    id = IntegerField(primary_key=True)
+    _table_name = "md_extra"
+    _db_schema = S
+    _database = DB
 
 
 class MdAuthorEnumOnly(Model):

@@ -397,20 +397,25 @@ class SchemaDiff:
         name: str | None = None,
         number: int | None = None,
     ) -> Path | None:
-        """Write the next migration file for :meth:`compute_diff`'s operations.
+        """Write the next migration file(s) for :meth:`compute_diff`'s operations.
+
+        Usually one file. A step that must run outside a transaction (``ALTER TYPE ... ADD
+        VALUE``) gets a file of its own (``atomic = False``), numbered in order, as
+        ``makemigrations`` does, so the other operations keep their transaction.
 
         Args:
             migrations_dir: the directory (created when missing).
-            name: the file's name part (default: derived from the operations).
-            number: the file number (default: the loader's next number).
+            name: the name part of the file holding the ordinary operations (default: derived
+                from the operations).
+            number: the first file's number (default: the loader's next number).
 
         Returns:
-            The new file, or ``None`` when there is nothing to do.
+            The last file written, or ``None`` when there is nothing to do.
 
         Raises:
-            MigrationError: the file exists already, or ``name`` is not a valid name part.
+            MigrationError: a file exists already, or ``name`` is not a valid name part.
         """
-        from ._render import migration_filename, render_operations, suggest_name
+        from ._render import migration_filename, render_operations, split_operations, suggest_name
         from .loader import MigrationLoader
 
         operations = await self.compute_diff()
@@ -418,21 +423,24 @@ class SchemaDiff:
             return None
         loader = MigrationLoader(migrations_dir)
         latest = loader.latest_name()
-        filename = migration_filename(
-            number if number is not None else loader.next_number(),
-            name or suggest_name(operations),
-        )
-        source = render_operations(operations, dependencies=[latest] if latest else [])
-        path = Path(migrations_dir) / filename
-        try:
-            _write_new(path, source)
-        except FileExistsError as err:
-            raise MigrationError(
-                migration=path.stem,
-                original_error=err,
-                message=f"Migration file {path} already exists; pick another name or number.",
-            ) from err
-        logger.info("Created migration: %s", path)
+        first = number if number is not None else loader.next_number()
+        groups = split_operations(operations)
+        path: Path | None = None
+        for index, group in enumerate(groups):
+            main = all(op.transactional for op in group) or len(groups) == 1
+            part = (name if main else None) or suggest_name(group)
+            path = Path(migrations_dir) / migration_filename(first + index, part)
+            source = render_operations(group, dependencies=[latest] if latest else [])
+            try:
+                _write_new(path, source)
+            except FileExistsError as err:
+                raise MigrationError(
+                    migration=path.stem,
+                    original_error=err,
+                    message=f"Migration file {path} already exists; pick another name or number.",
+                ) from err
+            logger.info("Created migration: %s", path)
+            latest = path.stem
         return path
 
 
