@@ -726,3 +726,44 @@ async def test_model_get_takes_expression_lookups(recording_db: Recorder) -> Non
     user = await XUser.get(views__gt=F("id") + 1)
     assert user.views == 9
     assert recording_db.statements == [(sel('"views" > ("id" + $1)', " LIMIT $2"), (1, 2))]
+
+
+async def test_q_filtered_update_and_delete(recording_db: Recorder) -> None:
+    recording_db.add_result(tag="UPDATE 2")
+    recording_db.add_result(tag="DELETE 1")
+    qb = XUser.filter(Q(role="a") | Q(views__lt=F("id")))
+    assert await qb.update(name="z") == 2
+    assert await qb.exclude(name="z").delete() == 1
+    assert recording_db.statements == [
+        ('UPDATE "xu" SET "name" = $1 WHERE ("role" = $2 OR "views" < "id")', ("z", "a")),
+        (
+            'DELETE FROM "xu" WHERE (("role" = $1 OR "views" < "id") AND NOT ("name" = $2))',
+            ("a", "z"),
+        ),
+    ]
+
+
+def test_scalar_subquery_on_the_right_of_a_lookup() -> None:
+    top = XOrder.filter(user_id=OuterRef("id")).order_by("-total").limit(1).select("total")
+    assert XUser.filter(views__gte=Subquery(top)).sql() == (
+        sel(
+            '"views" >= (SELECT "total" FROM "xo" AS "_sq1" WHERE "user_id" = "xu"."id" '
+            'ORDER BY "total" DESC LIMIT $1)'
+        ),
+        (1,),
+    )
+
+
+async def test_values_list_and_iteration_with_annotations(recording_db: Recorder) -> None:
+    recording_db.add_result(rows=[{"id": 1, "low": "a"}])
+    row = {"id": 1, "name": "A", "role": "r", "views": 0, "created": None, "updated": None}
+    recording_db.add_result(rows=[{**row, "low": "a"}])
+    qb = XUser.filter().annotate(low=Lower("name"))
+    assert await qb.values_list("id", "low") == [(1, "a")]
+    seen = [user.low async for user in qb]
+    assert seen == ["a"]
+    assert recording_db.statements[0] == ('SELECT "id", LOWER("name") AS "low" FROM "xu"', ())
+    assert recording_db.statements[1] == (
+        f'SELECT {UCOLS}, LOWER("name") AS "low" FROM "xu" ORDER BY "id" ASC LIMIT $1 OFFSET $2',
+        (500, 0),
+    )
