@@ -15,7 +15,7 @@ tables (referencing tables first); dropped enum types. Drops of tables, columns 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -170,31 +170,7 @@ def diff_schemas(
         return Operation(kind, on, schema, details)
 
     if manage_enums:
-        have_enums = {e.name: e for e in current.enums}
-        for enum in target.enums:
-            existing = have_enums.get(enum.name)
-            if existing is None:
-                ops.append(op("create_enum", enum.name, enum=enum))
-                continue
-            labels = list(existing.labels)
-            for position, label in enumerate(enum.labels):
-                if label in labels:
-                    continue
-                previous = enum.labels[position - 1] if position > 0 else None
-                if previous is not None and previous in labels:
-                    ops.append(op("add_enum_value", enum.name, label=label, after=previous))
-                    labels.insert(labels.index(previous) + 1, label)
-                elif labels:
-                    following = next((x for x in enum.labels[position:] if x in labels), None)
-                    if following is not None:
-                        ops.append(op("add_enum_value", enum.name, label=label, before=following))
-                        labels.insert(labels.index(following), label)
-                    else:
-                        ops.append(op("add_enum_value", enum.name, label=label))
-                        labels.append(label)
-                else:
-                    ops.append(op("add_enum_value", enum.name, label=label))
-                    labels.append(label)
+        ops += _enum_operations(target, current, op)
 
     shared = sorted(set(want) & set(have))
     drops: dict[str, list[Operation]] = {"fk": [], "index": [], "constraint": []}
@@ -271,6 +247,36 @@ def diff_schemas(
         for enum in current.enums:
             if enum.name not in wanted and user_type_name(enum.schema, enum.name) not in used:
                 ops.append(op("drop_enum", enum.name, enum=enum))
+    return ops
+
+
+def _enum_operations(
+    target: Schema, current: Schema, op: Callable[..., Operation]
+) -> list[Operation]:
+    """``create_enum`` for new types and ``add_enum_value`` for new labels, each placed before
+    or after a neighbour that exists so the type's order follows the Python enum."""
+    ops: list[Operation] = []
+    have_enums = {e.name: e for e in current.enums}
+    for enum in target.enums:
+        existing = have_enums.get(enum.name)
+        if existing is None:
+            ops.append(op("create_enum", enum.name, enum=enum))
+            continue
+        labels = list(existing.labels)
+        for position, label in enumerate(enum.labels):
+            if label in labels:
+                continue
+            previous = enum.labels[position - 1] if position > 0 else None
+            following = next((x for x in enum.labels[position:] if x in labels), None)
+            if previous is not None and previous in labels:
+                ops.append(op("add_enum_value", enum.name, label=label, after=previous))
+                labels.insert(labels.index(previous) + 1, label)
+            elif following is not None:
+                ops.append(op("add_enum_value", enum.name, label=label, before=following))
+                labels.insert(labels.index(following), label)
+            else:
+                ops.append(op("add_enum_value", enum.name, label=label))
+                labels.append(label)
     return ops
 
 
