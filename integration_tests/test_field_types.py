@@ -390,3 +390,82 @@ def test_property_round_trip(typed: MigrationDB, field: str) -> None:
 
     check()
     assert len(runs) >= 200
+
+
+# --- upstream's further fields (matrx_orm.core.fields) ------------------------------------------
+
+from matrx_orm.core import fields as more  # noqa: E402
+
+FURTHER_TABLE = "fields_further_sample"
+
+
+class Further(Model):
+    id = UUIDField(primary_key=True, default=uuid4)
+    floats = more.FloatArrayField()
+    bigints = more.BigIntegerArrayField()
+    smallints = more.SmallIntegerArrayField()
+    decimals = more.DecimalArrayField(8, 3)
+    numerics = more.NumericArrayField()
+    dates = more.DateArrayField()
+    times = more.TimeArrayField()
+    v6s = more.IPv6ArrayField()
+    nets = more.IPNetworkArrayField()
+    stores = more.HStoreArrayField()
+    ci = more.CITextField()
+    email = more.EmailField()
+    slug = more.SlugField()
+    real_uuid = more.UUIDFieldREAL()
+    v4 = more.IPv4Field()
+    v6 = more.IPv6Field()
+
+    _database = DB
+    _table_name = FURTHER_TABLE
+
+
+@pytest.fixture
+async def further(matrx_test_database: Any) -> AsyncIterator[MigrationDB]:
+    db = MigrationDB(DB)
+    await db.execute("CREATE EXTENSION IF NOT EXISTS hstore")
+    await db.execute("CREATE EXTENSION IF NOT EXISTS citext")
+    cols = ", ".join(
+        f'"{name}" {field.db_type}' for name, field in Further._meta.fields.items() if name != "id"
+    )
+    await db.execute(f'CREATE TABLE "{FURTHER_TABLE}" ("id" uuid PRIMARY KEY, {cols})')
+    try:
+        yield db
+    finally:
+        await db.execute(f'DROP TABLE "{FURTHER_TABLE}"')
+
+
+async def test_further_citext_compares_case_insensitively(further: MigrationDB) -> None:
+    made = await Further.create(ci="Hello World", email="Ada@Example.com")
+    assert (await Further.get(ci="hello WORLD", use_cache=False)).id == made.id
+    loaded = await Further.get(id=made.id, use_cache=False)
+    assert (loaded.ci, loaded.email) == ("Hello World", "Ada@Example.com")
+
+
+@pytest.mark.parametrize("field", [name for name in Further._meta.fields if name != "id"])
+def test_further_property_round_trip(further: MigrationDB, field: str) -> None:
+    """200 Hypothesis examples per further field type, NULL included, through the server."""
+    from hypothesis import HealthCheck, given, settings
+
+    from matrx_orm_core.testing.strategies import values_for
+
+    runs: list[Any] = []
+
+    @settings(
+        max_examples=200,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(value=values_for(Further._meta.fields[field], allow_none=True))
+    def check(value: Any) -> None:
+        runs.append(value)
+        expected = Further._meta.fields[field].clean(value)
+        made = Further.create_sync(**{field: value})
+        loaded = Further.get_sync(id=made.id, use_cache=False)
+        assert equivalent(getattr(loaded, field), expected), (getattr(loaded, field), expected)
+
+    check()
+    assert len(runs) >= 200

@@ -420,3 +420,90 @@ async def test_bad_values_rejected_by_every_write_path(
             await write()
         assert f"Kit.{name}" in str(info.value)
     assert recording_db.statements == []
+
+
+# --- upstream's further fields (matrx_orm.core.fields only) -----------------------------------
+
+
+def test_further_fields_column_types() -> None:
+    from matrx_orm_core import fields as f
+
+    assert {
+        name: getattr(f, name)().db_type
+        for name in (
+            "FloatArrayField",
+            "BigIntegerArrayField",
+            "SmallIntegerArrayField",
+            "NumericArrayField",
+            "DateArrayField",
+            "TimeArrayField",
+            "IPv6ArrayField",
+            "IPNetworkArrayField",
+            "HStoreArrayField",
+            "CITextField",
+            "EmailField",
+            "SlugField",
+            "UUIDFieldREAL",
+            "IPv4Field",
+            "IPv6Field",
+        )
+    } == {
+        "FloatArrayField": "double precision[]",
+        "BigIntegerArrayField": "bigint[]",
+        "SmallIntegerArrayField": "smallint[]",
+        "NumericArrayField": "numeric[]",
+        "DateArrayField": "date[]",
+        "TimeArrayField": "time[]",
+        "IPv6ArrayField": "inet[]",
+        "IPNetworkArrayField": "cidr[]",
+        "HStoreArrayField": "hstore[]",
+        "CITextField": "citext",
+        "EmailField": "varchar(254)",
+        "SlugField": "varchar(200)",
+        "UUIDFieldREAL": "uuid",
+        "IPv4Field": "inet",
+        "IPv6Field": "inet",
+    }
+    assert f.DecimalArrayField(5, 2).db_type == "numeric(5,2)[]"
+
+
+def test_further_fields_are_not_top_level_names() -> None:
+    import matrx_orm_core
+
+    assert not hasattr(matrx_orm_core, "EmailField")
+    assert "EmailField" not in matrx_orm_core.__all__
+
+
+@pytest.mark.parametrize(
+    ("build", "value", "needle"),
+    [
+        ("EmailField", "no-at-sign", "not an e-mail address"),
+        ("EmailField", "a@b@c.com", "not an e-mail address"),
+        ("EmailField", "a b@c.com", "not an e-mail address"),
+        ("EmailField", "@c.com", "not an e-mail address"),
+        ("SlugField", "héllo", "a slug may only hold"),
+        ("SlugField", "a b", "a slug may only hold"),
+        ("IPv4Field", "2001:db8::1", "expected an IPv4 address, got IPv6"),
+        ("IPv6Field", "10.0.0.1/8", "expected an IPv6 address, got IPv4"),
+        ("IPv6ArrayField", ["::1", "10.0.0.1"], "element 1: expected an IPv6 address"),
+        ("DateArrayField", ["2024-02-30"], "element 0: the text is not an ISO 8601 date"),
+        ("HStoreArrayField", [{"a": 1}], "element 0: the value for key 'a' has type int"),
+        ("SmallIntegerArrayField", [2**15], "element 0: the value is outside the smallint"),
+    ],
+)
+def test_further_fields_reject(build: str, value: Any, needle: str) -> None:
+    from matrx_orm_core import fields as f
+
+    with pytest.raises(ValidationError, match=needle):
+        getattr(f, build)().clean(value)
+
+
+def test_further_fields_accept() -> None:
+    from matrx_orm_core import fields as f
+
+    assert f.EmailField().clean("ada+x@example.com") == "ada+x@example.com"
+    assert f.SlugField().clean("my-first_post-2") == "my-first_post-2"
+    assert f.IPv6Field().clean("2001:db8::1/64") == ipaddress.ip_interface("2001:db8::1/64")
+    assert f.DecimalArrayField(5, 2).clean(["1.5", 2]) == [Decimal("1.50"), Decimal("2.00")]
+    assert f.TimeArrayField().clean(["08:30"]) == [time(8, 30)]
+    assert f.UUIDFieldREAL().clean(uuid.UUID(int=0)) == "00000000-0000-0000-0000-000000000000"

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from .array import (
     ArrayField,
+    BigIntegerArrayField,
     BooleanArrayField,
+    DateArrayField,
+    DecimalArrayField,
+    FloatArrayField,
+    HStoreArrayField,
     IntegerArrayField,
+    IPNetworkArrayField,
+    IPv6ArrayField,
     JSONBArrayField,
+    NumericArrayField,
     PrimitiveArrayField,
+    SmallIntegerArrayField,
     TextArrayField,
+    TimeArrayField,
     UUIDArrayField,
 )
 from .base import NOT_PROVIDED, Field, OrderBy, Validator
@@ -16,7 +26,7 @@ from .binary import BinaryField
 from .boolean import BooleanField
 from .enum import EnumField
 from .json import JSONBField, JSONField
-from .network import IPAddressField, IPNetworkField, MacAddressField
+from .network import IPAddressField, IPNetworkField, IPv4Field, IPv6Field, MacAddressField
 from .numeric import (
     BigIntegerField,
     DecimalField,
@@ -28,10 +38,34 @@ from .numeric import (
 from .relations import ForeignKey, ManyToManyField
 from .structured import HStoreField, PointField
 from .temporal import DateField, DateTimeField, TimeDeltaField, TimeField
-from .text import CharField, TextField, UUIDField
+from .text import (
+    CharField,
+    CITextField,
+    EmailField,
+    SlugField,
+    TextField,
+    UUIDField,
+    UUIDFieldREAL,
+)
 from .version import VersionField
 
 __all__ = [
+    "BigIntegerArrayField",
+    "CITextField",
+    "DateArrayField",
+    "DecimalArrayField",
+    "EmailField",
+    "FloatArrayField",
+    "HStoreArrayField",
+    "IPNetworkArrayField",
+    "IPv4Field",
+    "IPv6ArrayField",
+    "IPv6Field",
+    "NumericArrayField",
+    "SlugField",
+    "SmallIntegerArrayField",
+    "TimeArrayField",
+    "UUIDFieldREAL",
     "ArrayField",
     "BinaryField",
     "BooleanArrayField",

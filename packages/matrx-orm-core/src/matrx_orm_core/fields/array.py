@@ -18,17 +18,30 @@ from matrx_orm_core.exceptions import ValidationError
 from .base import Field, field_error
 from .boolean import BooleanField
 from .json import JSONField
-from .numeric import IntegerField
+from .network import IPNetworkField, IPv6Field
+from .numeric import BigIntegerField, DecimalField, FloatField, IntegerField, SmallIntegerField
 from .relations import ForeignKey
+from .structured import HStoreField
+from .temporal import DateField, TimeField
 from .text import TextField, UUIDField
 
 __all__ = [
     "ArrayField",
+    "BigIntegerArrayField",
     "BooleanArrayField",
+    "DateArrayField",
+    "DecimalArrayField",
+    "FloatArrayField",
+    "HStoreArrayField",
+    "IPNetworkArrayField",
+    "IPv6ArrayField",
     "IntegerArrayField",
     "JSONBArrayField",
+    "NumericArrayField",
     "PrimitiveArrayField",
+    "SmallIntegerArrayField",
     "TextArrayField",
+    "TimeArrayField",
     "UUIDArrayField",
 ]
 
@@ -259,3 +272,84 @@ class PrimitiveArrayField(ArrayField):
 
 class _Primitive(Field[Any]):
     """The element of a ``PrimitiveArrayField``: any value, passed through unchanged."""
+
+
+# --- further typed arrays (upstream's matrx_orm.core.fields; not exported at top level) -------
+
+
+class FloatArrayField(ArrayField):
+    """A ``double precision[]`` column: a list of ``float`` (NaN and infinities allowed)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(FloatField(), **kwargs)
+
+
+class BigIntegerArrayField(ArrayField):
+    """A ``bigint[]`` column: a list of range-checked ``int``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(BigIntegerField(), **kwargs)
+
+
+class SmallIntegerArrayField(ArrayField):
+    """A ``smallint[]`` column: a list of range-checked ``int``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(SmallIntegerField(), **kwargs)
+
+
+class DecimalArrayField(ArrayField):
+    """A ``numeric(p,s)[]`` column: a list of ``Decimal``, each checked like ``DecimalField``.
+
+    Args:
+        max_digits: Total digits of each element, or None for unconstrained ``numeric``.
+        decimal_places: Digits after the point of each element.
+        **kwargs: Common ``Field`` options.
+    """
+
+    def __init__(
+        self, max_digits: int | None = None, decimal_places: int = 2, **kwargs: Any
+    ) -> None:
+        super().__init__(DecimalField(max_digits, decimal_places), **kwargs)
+
+
+class NumericArrayField(ArrayField):
+    """An unconstrained ``numeric[]`` column: a list of ``Decimal`` (any scale)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(DecimalField(None), **kwargs)
+
+
+class DateArrayField(ArrayField):
+    """A ``date[]`` column: a list of ``date``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(DateField(), **kwargs)
+
+
+class TimeArrayField(ArrayField):
+    """A ``time[]`` column: a list of naive ``time``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(TimeField(), **kwargs)
+
+
+class IPv6ArrayField(ArrayField):
+    """An ``inet[]`` column of IPv6 addresses (each element checked like ``IPv6Field``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(IPv6Field(), **kwargs)
+
+
+class IPNetworkArrayField(ArrayField):
+    """A ``cidr[]`` column: a list of ``IPv4Network``/``IPv6Network``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(IPNetworkField(), **kwargs)
+
+
+class HStoreArrayField(ArrayField):
+    """An ``hstore[]`` column: a list of ``dict[str, str | None]`` (needs the extension)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(HStoreField(), **kwargs)

@@ -8,7 +8,7 @@ from typing import Any
 
 from .base import Field
 
-__all__ = ["IPAddressField", "IPNetworkField", "MacAddressField"]
+__all__ = ["IPAddressField", "IPNetworkField", "IPv4Field", "IPv6Field", "MacAddressField"]
 
 _ADDRESSES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
 _INTERFACES = (ipaddress.IPv4Interface, ipaddress.IPv6Interface)
@@ -111,6 +111,26 @@ class IPNetworkField(Field[Any]):
                 problem,
                 "Pass the network address with its prefix, e.g. '10.0.0.0/24' or '2001:db8::/32'.",
             ) from err
+
+
+class IPv4Field(IPAddressField):
+    """An ``inet`` column holding IPv4 values only (an IPv6 value raises ``ValidationError``)."""
+
+    version = 4
+
+    def _check(self, value: Any) -> None:
+        if value.version != self.version:
+            raise self._invalid(
+                value,
+                f"expected an IPv{self.version} address, got IPv{value.version}",
+                f"Pass an IPv{self.version} address, or use IPAddressField for both.",
+            )
+
+
+class IPv6Field(IPv4Field):
+    """An ``inet`` column holding IPv6 values only (an IPv4 value raises ``ValidationError``)."""
+
+    version = 6
 
 
 _MAC_FORMS = re.compile(

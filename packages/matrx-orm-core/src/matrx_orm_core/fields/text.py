@@ -9,7 +9,15 @@ from typing import Any, ClassVar
 
 from .base import Field, field_error, inherits_conversion
 
-__all__ = ["CharField", "TextField", "UUIDField"]
+__all__ = [
+    "CITextField",
+    "CharField",
+    "EmailField",
+    "SlugField",
+    "TextField",
+    "UUIDField",
+    "UUIDFieldREAL",
+]
 
 VARCHAR_MAX_LENGTH = 10_485_760
 """PostgreSQL's upper bound for the ``n`` in ``varchar(n)``."""
@@ -193,3 +201,52 @@ class UUIDField(Field[str]):
 
     def _options(self) -> dict[str, Any]:
         return {}
+
+
+# --- upstream's further text fields (matrx_orm.core.fields; not exported at top level) ------
+
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+class CITextField(_StringField):
+    """Case-insensitive text: PostgreSQL ``citext`` (needs ``CREATE EXTENSION citext``), ``str``."""
+
+    _default_db_type = "citext"
+
+
+class EmailField(CharField):
+    """An e-mail address: ``varchar(254)``, ``str``; must have text on both sides of one ``@``
+    and no spaces (a shape check, not a deliverability check)."""
+
+    def __init__(self, max_length: int | None = 254, **kwargs: Any) -> None:
+        super().__init__(max_length=max_length, **kwargs)
+
+    def _check(self, value: str) -> None:
+        super()._check(value)
+        local, at, domain = value.rpartition("@")
+        if "@" in local or not at or not local or not domain or any(c.isspace() for c in value):
+            raise self._invalid(
+                value,
+                "the text is not an e-mail address",
+                "Pass an address such as 'ada@example.com'.",
+            )
+
+
+class SlugField(CharField):
+    """A URL slug: ``varchar(200)``, ``str`` of ASCII letters, digits, ``-`` and ``_``."""
+
+    def __init__(self, max_length: int | None = 200, **kwargs: Any) -> None:
+        super().__init__(max_length=max_length, **kwargs)
+
+    def _check(self, value: str) -> None:
+        super()._check(value)
+        if not _SLUG.fullmatch(value):
+            raise self._invalid(
+                value,
+                "a slug may only hold ASCII letters, digits, '-' and '_'",
+                "Pass e.g. 'my-first-post'.",
+            )
+
+
+class UUIDFieldREAL(UUIDField):
+    """Upstream's name for a native ``uuid`` column; the same as ``UUIDField``."""

@@ -15,9 +15,11 @@ from matrx_orm_core.fields import (
     BinaryField,
     BooleanField,
     CharField,
+    CITextField,
     DateField,
     DateTimeField,
     DecimalField,
+    EmailField,
     EnumField,
     Field,
     FloatField,
@@ -26,10 +28,12 @@ from matrx_orm_core.fields import (
     IntegerField,
     IPAddressField,
     IPNetworkField,
+    IPv4Field,
     JSONField,
     MacAddressField,
     MoneyField,
     PointField,
+    SlugField,
     TextField,
     TimeDeltaField,
     TimeField,
@@ -46,6 +50,7 @@ __all__ = [
     "datetimes",
     "equivalent",
     "decimals",
+    "emails",
     "enum_values",
     "floats",
     "hstores",
@@ -56,6 +61,7 @@ __all__ = [
     "mac_addresses",
     "money",
     "points",
+    "slugs",
     "texts",
     "timedeltas",
     "times",
@@ -184,15 +190,18 @@ def arrays(
     return st.lists(item, max_size=max_size)
 
 
-def ip_addresses() -> st.SearchStrategy[Any]:
+def ip_addresses(version: int | None = None) -> st.SearchStrategy[Any]:
     """``inet`` values as the database gives them back: IPv4/IPv6 addresses, and interfaces
-    (an address with a prefix shorter than the full length)."""
+    (an address with a prefix shorter than the full length); one version only if given."""
     v4: st.SearchStrategy[Any] = st.ip_addresses(v=4)
     v6: st.SearchStrategy[Any] = st.ip_addresses(v=6).filter(_unscoped)
-    addresses: st.SearchStrategy[Any] = v4 | v6
     v4_iface = st.builds(lambda a, p: ipaddress.ip_interface(f"{a}/{p}"), v4, st.integers(0, 31))
     v6_iface = st.builds(lambda a, p: ipaddress.ip_interface(f"{a}/{p}"), v6, st.integers(0, 127))
-    return addresses | v4_iface | v6_iface
+    if version == 4:
+        return v4 | v4_iface
+    if version == 6:
+        return v6 | v6_iface
+    return v4 | v6 | v4_iface | v6_iface
 
 
 def ip_networks() -> st.SearchStrategy[Any]:
@@ -210,6 +219,24 @@ def _unscoped(address: Any) -> bool:
 
 def _network(address: Any, prefix: int) -> Any:
     return ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+
+
+_EMAIL_LOCAL = st.from_regex(r"[a-z0-9._+-]{1,40}", fullmatch=True)
+_EMAIL_DOMAIN = st.from_regex(r"[a-z0-9-]{1,40}\.[a-z]{2,8}", fullmatch=True)
+
+
+def emails() -> st.SearchStrategy[str]:
+    """Addresses EmailField accepts: ``local@domain.tld`` (at most 90 characters)."""
+    return st.builds(lambda local, domain: f"{local}@{domain}", _EMAIL_LOCAL, _EMAIL_DOMAIN)
+
+
+def slugs(max_length: int | None = 200) -> st.SearchStrategy[str]:
+    """Slugs SlugField accepts: ASCII letters, digits, ``-`` and ``_``."""
+    return st.text(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_",
+        min_size=1,
+        max_size=max_length,
+    )
 
 
 def mac_addresses() -> st.SearchStrategy[str]:
@@ -280,9 +307,13 @@ def _values_for(field: Field[Any]) -> st.SearchStrategy[Any]:
         return arrays(_values_for(field.item_type), allow_none_elements=field.item_type.nullable)
     if isinstance(field, MoneyField):
         return money(field.max_digits, field.decimal_places, db_type=field.db_type)
+    if isinstance(field, EmailField):
+        return emails()
+    if isinstance(field, SlugField):
+        return slugs(field.max_length)
     if isinstance(field, CharField):
         return texts(field.max_length)
-    if isinstance(field, (TextField,)):
+    if isinstance(field, (TextField, CITextField)):
         return texts()
     if isinstance(field, UUIDField):
         return uuids()
@@ -304,6 +335,8 @@ def _values_for(field: Field[Any]) -> st.SearchStrategy[Any]:
         return json_values()
     if isinstance(field, EnumField):
         return enum_values(field)
+    if isinstance(field, IPv4Field):
+        return ip_addresses(field.version)
     if isinstance(field, IPAddressField):
         return ip_addresses()
     if isinstance(field, IPNetworkField):
