@@ -193,6 +193,8 @@ async def test_create_up_down_up_round_trip(db: MigrationDB) -> None:
     await run_up(db, ops)
     applied = await snapshot(db)
     assert {t.name for t in applied.tables} == {"md_author", "md_post", "md_scratch"}
+    captured = await SchemaDiff(db, S, TableFilter(exclude={"md_scratch"})).capture_db_state()
+    assert captured == {t.name: t for t in applied.tables if t.name != "md_scratch"}
     assert (await plan(db, V1))[1] == []  # nothing left to do
     await run_down(db, ops)
     assert await snapshot(db) == empty

@@ -348,3 +348,32 @@ def test_missing_schema_is_created_first() -> None:
     assert ops[0].to_up_sql() == ['CREATE SCHEMA IF NOT EXISTS "app"']
     assert ops[0].to_down_sql() == ['DROP SCHEMA IF EXISTS "app"']
     assert diff_schemas(Schema(S), Schema(S), schema_exists=False) == []
+
+
+def test_schema_diff_arguments_and_model_state() -> None:
+    from matrx_orm_core import CharField, IntegerField, Model
+    from matrx_orm_migrations import MigrationDB
+    from matrx_orm_migrations.diff import SchemaDiff
+    from matrx_orm_migrations.table_filter import TableFilter
+
+    class DfThing(Model):
+        id = IntegerField(primary_key=True)
+        name = CharField(max_length=5, null=False)
+        _database = "migdiff_test_diff"
+
+    class DfOther(Model):
+        id = IntegerField(primary_key=True)
+        _database = "migdiff_test_diff"
+
+    db = MigrationDB("migdiff_test_diff")
+    with pytest.raises(MigrationError, match="needs a schema name"):
+        SchemaDiff(db, "")
+    with pytest.raises(MigrationError, match="must be a TableFilter"):
+        SchemaDiff(db, table_filter={"a"})  # type: ignore[arg-type]
+    everything = SchemaDiff(db).capture_model_state()  # registered models of the database
+    assert set(everything) == {"df_thing", "df_other"}
+    state = SchemaDiff(db, table_filter=TableFilter(exclude={"df_other"})).capture_model_state()
+    assert list(state) == ["df_thing"]
+    assert state["df_thing"].column("name") == Column("name", "character varying(5)", False)
+    only = SchemaDiff(db, models=[DfOther]).capture_model_state()
+    assert list(only) == ["df_other"]
