@@ -395,7 +395,8 @@ async def test_hostile_identifiers_and_literals_round_trip(db: MigrationDB, name
         "_table_name": name,
         "_db_schema": S,
         "_database": DB,
-        "_indexes": [{"name": name[:40] + "_idx", "columns": ["value"]}],
+        "_indexes": [{"name": name[:40] + "_idx", "columns": ["value", name]}],
+        name: TextField(default=name, null=True),  # a hostile column name and default
     }
     model = type(f"MdHostile{HOSTILE.index(name)}", (Model,), attrs)
     _, ops = await plan(db, [model])
@@ -407,6 +408,8 @@ async def test_hostile_identifiers_and_literals_round_trip(db: MigrationDB, name
     assert (
         await db.fetch_val(f'SELECT value FROM {S}."{name.replace(chr(34), chr(34) * 2)}"') == name
     )
+    column = f'"{name.replace(chr(34), chr(34) * 2)}"'
+    assert await db.fetch_val(f"SELECT {column} FROM {S}.{column}") == name
     assert (await plan(db, [model]))[1] == []
     await run_down(db, ops)
     assert await snapshot(db) == Schema(S)
@@ -624,3 +627,24 @@ async def test_missing_schema_is_created_and_removed(db: MigrationDB) -> None:
         assert fresh not in await list_schemas(db)
     finally:
         await db.execute(f"DROP SCHEMA IF EXISTS {fresh} CASCADE")
+
+
+async def test_undeclared_expression_index_is_dropped_and_restored_exactly(db: MigrationDB) -> None:
+    _, ops = await plan(db, V1)
+    await run_up(db, ops)
+    await db.execute(
+        f'CREATE INDEX "odd ""idx""" ON {S}.md_author (lower(name) DESC, legacy text_pattern_ops) '
+        "INCLUDE (email) WHERE active"
+    )
+    before = await snapshot(db)
+    definition = next(i for i in before.table_map["md_author"].indexes if i.name == 'odd "idx"')
+    assert definition.columns == ("lower(name::text)", "legacy")
+    _, ops = await plan(db, V1)
+    assert [(op.op_type, op.details["index"].name) for op in ops] == [("drop_index", 'odd "idx"')]
+    await run_up(db, ops)
+    assert 'odd "idx"' not in {i.name for i in (await snapshot(db)).table_map["md_author"].indexes}
+    await run_down(db, ops)
+    after = await snapshot(db)
+    assert after == before
+    restored = next(i for i in after.table_map["md_author"].indexes if i.name == 'odd "idx"')
+    assert restored.definition == definition.definition

@@ -377,3 +377,12 @@ def test_schema_diff_arguments_and_model_state() -> None:
     assert state["df_thing"].column("name") == Column("name", "character varying(5)", False)
     only = SchemaDiff(db, models=[DfOther]).capture_model_state()
     assert list(only) == ["df_other"]
+
+
+def test_index_read_from_the_catalog_is_recreated_from_its_definition() -> None:
+    statement = 'CREATE INDEX "i" ON app.t USING btree (lower(name) DESC) WHERE active'
+    index = Index("i", ("lower(name)",), where="active", definition=statement)
+    assert index == Index("i", ("lower(name)",), where="active")  # definition is not compared
+    op = Operation("drop_index", "t", S, {"index": index})
+    assert op.to_up_sql() == ['DROP INDEX IF EXISTS "app"."i"']
+    assert op.to_down_sql() == [statement]

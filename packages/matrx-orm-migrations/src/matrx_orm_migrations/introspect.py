@@ -129,11 +129,16 @@ SELECT c.relname AS table_name,
        i.indisunique AS is_unique,
        am.amname AS method,
        ARRAY(
-           SELECT pg_catalog.pg_get_indexdef(i.indexrelid, k.ord::int, true)
-           FROM generate_series(1, i.indnkeyatts) AS k(ord)
+           SELECT CASE WHEN i.indkey[k.ord - 1] = 0
+                       THEN pg_catalog.pg_get_indexdef(i.indexrelid, k.ord::int, true)
+                       ELSE (SELECT a.attname::text FROM pg_catalog.pg_attribute a
+                             WHERE a.attrelid = i.indrelid AND a.attnum = i.indkey[k.ord - 1])
+                  END
+           FROM generate_series(1, i.indnkeyatts::int) AS k(ord)
            ORDER BY k.ord
        ) AS columns,
-       pg_catalog.pg_get_expr(i.indpred, i.indrelid) AS predicate
+       pg_catalog.pg_get_expr(i.indpred, i.indrelid) AS predicate,
+       pg_catalog.pg_get_indexdef(i.indexrelid) AS definition
 FROM pg_catalog.pg_index i
 JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
@@ -315,6 +320,7 @@ def _table(
             unique=bool(row["is_unique"]),
             method=row["method"],
             where=row["predicate"],
+            definition=row["definition"],
         )
         for row in index_rows
     )

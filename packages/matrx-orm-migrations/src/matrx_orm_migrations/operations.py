@@ -137,11 +137,16 @@ def create_table_sql(table: Table) -> list[str]:
     statements = [
         f"CREATE TABLE {qualified(table.name, table.schema)} (\n    " + ",\n    ".join(body) + "\n)"
     ]
-    statements += [
-        DDLGenerator.add_index(_index_def(table.name, table.schema, index))
-        for index in table.indexes
-    ]
+    statements += [_create_index_sql(table.name, table.schema, index) for index in table.indexes]
     return statements
+
+
+def _create_index_sql(table: str, schema: str, index: Index) -> str:
+    """``CREATE INDEX`` for ``index``: the catalog's own statement for an index read from the
+    database (exact for expression keys and options), else rendered by ``DDLGenerator``."""
+    if index.definition is not None:
+        return index.definition
+    return DDLGenerator.add_index(_index_def(table, schema, index))
 
 
 @dataclass
@@ -260,7 +265,7 @@ class Operation:
             return DDLGenerator.alter_column(self.table, new.name, _changes(old, new), schema)
         if kind in ("add_index", "drop_index"):
             index: Index = d["index"]
-            add = [DDLGenerator.add_index(_index_def(self.table, schema or "public", index))]
+            add = [_create_index_sql(self.table, schema or "public", index)]
             drop = [DDLGenerator.drop_index(index.name, schema)]
             return drop if (kind == "add_index") == reverse else add
         if kind in ("add_constraint", "drop_constraint"):

@@ -118,10 +118,13 @@ class Index:
 
     Attributes:
         name: the index name.
-        columns: column names, or expression text for expression keys, in key order.
+        columns: column names, or the expression text of expression keys, in key order.
         unique: a ``UNIQUE`` index.
         method: the access method (``btree``, ``gin``, ``gist``, ``hash``, ``brin``, ...).
         where: the predicate of a partial index as SQL text, else ``None``.
+        definition: for an index read from the catalog, its full ``CREATE INDEX`` statement
+            (``pg_get_indexdef``), used to recreate it exactly (expression keys, operator
+            classes, ``DESC``, ``INCLUDE``); not compared.
     """
 
     name: str
@@ -129,6 +132,7 @@ class Index:
     unique: bool = False
     method: str = "btree"
     where: str | None = None
+    definition: str | None = field(default=None, compare=False)
 
     def same_definition(self, other: Index) -> bool:
         """Whether ``other`` indexes the same keys the same way (the predicate is not compared:
