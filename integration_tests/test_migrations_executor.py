@@ -313,3 +313,26 @@ async def test_inconsistent_history_is_refused(database: str, two: Path) -> None
         await migrate(database, two)
     assert "'0000_late'" in info.value.message
     assert "mx_late" not in await tables(database)
+
+
+async def test_sql_preview_captures_orm_calls_and_sends_nothing(database: str, two: Path) -> None:
+    await migrate(database, two)
+    body = (
+        '"""Data fix."""\n\ndependencies = ["0002_book"]\n\n\n'
+        "async def up(db):\n"
+        "    from matrx_orm_core import _execution\n\n"
+        "    await db.execute('INSERT INTO mx_author VALUES ($1)', 41)\n"
+        "    # what every ORM model call on this database goes through\n"
+        "    await _execution.execute(db.config_name, 'INSERT INTO mx_author VALUES ($1)', (42,))\n"
+        "    assert await db.fetch_val('SELECT count(*) FROM mx_author') is None\n"
+    )
+    (two / "0003_data.py").write_text(body)
+    preview = await sql_preview(database, two)
+    assert preview == {
+        "0003_data": [
+            "INSERT INTO mx_author VALUES ($1);\n-- parameters: [41]",
+            "INSERT INTO mx_author VALUES ($1);\n-- parameters: [42]",
+            "SELECT count(*) FROM mx_author;",
+        ]
+    }
+    assert await MigrationDB(database).fetch_val("SELECT count(*) FROM mx_author") == 1

@@ -1,51 +1,45 @@
-"""A ``MigrationDB`` that records statements instead of running them (``sql_preview``)."""
+"""Preview what a migration would send, without sending it (``sql_preview``, ``--dry-run``).
+
+While a migration's ``up`` runs for a preview, the database's statements are routed (through the
+same per-task routing a migration run uses) to core's recording connection
+(``matrx_orm_core.testing.recording``). Everything that goes through the execution layer for that
+database is captured and nothing reaches the server: ``MigrationDB`` calls and ORM calls on models
+of the same database alike. Reads return no rows.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
-from .db import MigrationDB, _check_timeout
+from matrx_orm_core._execution import current_connection
 
-__all__ = ["RecordingMigrationDB", "format_statement"]
+if TYPE_CHECKING:
+    from matrx_orm_core.testing.recording import Recorder
+
+__all__ = ["format_statement", "recording_route"]
 
 
-class RecordingMigrationDB(MigrationDB):
-    """Collects what a migration's ``up``/``down`` would send, and sends nothing.
+@contextmanager
+def recording_route(database: str) -> Iterator[Recorder]:
+    """Route ``database``'s statements to a recorder for the duration of the block.
 
-    Reads return no rows (``[]``, ``None``), so a data migration that branches on what it
-    reads is previewed along its "empty table" path; the preview says so in its docs.
+    Yields:
+        The recorder; its ``statements`` hold ``(sql, params)`` in the order sent.
     """
+    # Imported here: the recording driver is only needed while previewing.
+    from matrx_orm_core.testing.recording import Recorder, RecordingConnection, RecordingDriver
 
-    def __init__(self, config_name: str) -> None:
-        super().__init__(config_name)
-        self.statements: list[tuple[str, tuple[Any, ...]]] = []
-
-    async def execute_many(self, statements: Sequence[str], timeout: float | None = 30.0) -> None:
-        """Record each statement of ``statements`` (see :meth:`MigrationDB.execute_many`)."""
-        if isinstance(statements, str):
-            await super().execute_many(statements, timeout)  # raises the usual ParameterError
-        _check_timeout(timeout, "execute_many")
-        for sql in statements:
-            await self._run(sql, (), timeout, mode="rows", operation="execute_many")
-
-    async def _run(
-        self,
-        sql: str,
-        args: Sequence[Any],
-        timeout: float | None,
-        *,
-        mode: Any,
-        operation: str,
-    ) -> Any:
-        _check_timeout(timeout, operation)
-        if sql.strip():
-            self.statements.append((sql, tuple(args)))
-        return [] if mode == "rows" else None
-
-    def rendered(self) -> list[str]:
-        """The recorded statements as text (parameters shown in a trailing comment)."""
-        return [format_statement(sql, args) for sql, args in self.statements]
+    recorder = Recorder(database)
+    connection = RecordingConnection(RecordingDriver(recorder, name="migration-preview"))
+    routed = dict(current_connection.get() or {})
+    routed[database] = connection
+    token = current_connection.set(routed)
+    try:
+        yield recorder
+    finally:
+        current_connection.reset(token)
 
 
 def format_statement(sql: str, args: Sequence[Any] = ()) -> str:

@@ -10,7 +10,7 @@ from typing import Literal
 from matrx_orm_core.drivers.base import Connection
 from matrx_orm_core.exceptions import MigrationError, ORMException, ParameterError
 
-from ._preview import RecordingMigrationDB
+from ._preview import format_statement, recording_route
 from ._session import migration_session
 from .db import MigrationDB
 from .loader import MigrationFile, MigrationLoader
@@ -140,8 +140,10 @@ class MigrationExecutor:
     async def sql_preview(self) -> dict[str, list[str]]:
         """What ``migrate`` would run, without running it.
 
-        Each pending migration's ``up`` is called with a recording ``db`` that sends nothing;
-        reads inside ``up`` see no rows. The checksum and history checks of ``migrate`` apply.
+        Each pending migration's ``up`` runs with the database's statements routed to a
+        recorder (see ``_preview``): ``db`` calls and ORM calls on models of this database are
+        captured, nothing is sent, and reads see no rows. The checksum and history checks of
+        ``migrate`` apply.
 
         Returns:
             The statements of each pending migration, by name, in apply order.
@@ -156,14 +158,14 @@ class MigrationExecutor:
         for name in order:
             if name in applied:
                 continue
-            recorder = RecordingMigrationDB(self.db.config_name)
-            try:
-                await migrations[name].up(recorder)
-            except ORMException:
-                raise
-            except Exception as err:
-                raise MigrationError(migration=name, original_error=err) from err
-            preview[name] = recorder.rendered()
+            with recording_route(self.db.config_name) as recorder:
+                try:
+                    await migrations[name].up(self.db)
+                except ORMException:
+                    raise
+                except Exception as err:
+                    raise _failure(name, err, atomic=True, preview=True) from err
+            preview[name] = [format_statement(sql, args) for sql, args in recorder.statements]
         return preview
 
     # -- applying ------------------------------------------------------------------------
@@ -321,8 +323,12 @@ async def _rollback(conn: Connection) -> None:
         conn.terminate()
 
 
-def _failure(name: str, err: Exception, *, atomic: bool, step: str = "up") -> MigrationError:
-    if atomic:
+def _failure(
+    name: str, err: Exception, *, atomic: bool, step: str = "up", preview: bool = False
+) -> MigrationError:
+    if preview:
+        outcome = "This was a preview: nothing was sent to the database."
+    elif atomic:
         outcome = "It was rolled back: nothing of it was applied."
     else:
         outcome = (
