@@ -267,3 +267,37 @@ async def test_new_enum_value_gets_its_own_non_transactional_file(
     )
     assert labels == ["draft", "live", "archived"]
     assert {t.name: t for t in (await snapshot(db)).tables} == {t.name: t for t in base.tables}
+
+
+PROBE = '''"""ORM calls inside up() share the migration's transaction."""
+
+dependencies = []
+
+
+async def up(db):
+    from matrx_orm import IntegerField, Model
+
+    class RtOrmProbe(Model):
+        id = IntegerField(primary_key=True)
+        _table_name = "rt_probe"
+        _db_schema = "migexec_rt"
+        _database = db.config_name
+
+    await db.execute("CREATE TABLE migexec_rt.rt_probe (id int PRIMARY KEY)")
+    await RtOrmProbe.create(id=1)  # sees the uncommitted table: same connection
+    assert await RtOrmProbe.filter(id=1).count() == 1
+    raise RuntimeError("stop after the ORM calls")
+'''
+
+
+def write_probe(folder: Path) -> None:
+    (folder / "0001_rt_probe.py").write_text(PROBE)
+
+
+async def test_orm_calls_in_up_join_the_migration_transaction(
+    db: MigrationDB, tmp_path: Path
+) -> None:
+    write_probe(tmp_path)
+    with pytest.raises(MigrationError, match="stop after the ORM calls"):
+        await migrate(DB, tmp_path)
+    assert await db.fetch_val("SELECT to_regclass('migexec_rt.rt_probe')") is None
