@@ -156,6 +156,9 @@ from matrx_orm_core import (
 )
 from matrx_orm_migrations import (
     MigrationDB,
+    MigrationExecutor,
+    MigrationLoader,
+    MigrationState,
     create_empty,
     makemigrations,
     migrate,
@@ -279,6 +282,9 @@ __all__ = [
     "MatrxORMWarning",
     "DDLGenerator",
     "MigrationDB",
+    "MigrationExecutor",
+    "MigrationLoader",
+    "MigrationState",
     "MigrationError",
     "SchemaDiff",
     "TableFilter",
