@@ -116,6 +116,7 @@ async def test_queries_bind_the_schema_and_rows_build_the_model(recording_db: Re
                 "method": "btree",
                 "columns": ["title"],
                 "predicate": None,
+                "definition": "CREATE INDEX post_title_idx ON s.post USING btree (title)",
             }
         ]
     )
@@ -153,6 +154,8 @@ async def test_queries_bind_the_schema_and_rows_build_the_model(recording_db: Re
             ),
         ),
     )
+    definition = snapshot.tables[0].indexes[0].definition
+    assert definition == "CREATE INDEX post_title_idx ON s.post USING btree (title)"
 
 
 async def test_list_schemas(recording_db: Recorder) -> None:
