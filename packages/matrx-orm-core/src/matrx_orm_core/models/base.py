@@ -29,6 +29,7 @@ from matrx_orm_core.exceptions import (
     ValidationError,
 )
 from matrx_orm_core.query import _expression_methods as _expr
+from matrx_orm_core.query import _expression_writes as _writes
 from matrx_orm_core.query.builder import QueryBuilder, model_value
 
 from . import _bulk
@@ -396,7 +397,7 @@ class Model(metaclass=ModelMeta):
             or _expr.has_expression(filters)
             or _expr.has_expression(updates)
         ):
-            return await _expr.update_where_expr(cls, filters, updates)
+            return await _writes.update_where_expr(cls, filters, updates)
         return await _bulk.update_where(cls, filters, updates)
 
     @classmethod
@@ -410,7 +411,7 @@ class Model(metaclass=ModelMeta):
             FieldError: A filter name is not a field (nothing sent).
         """
         if conditions or _expr.has_expression(filters):
-            return await _expr.delete_where_expr(cls, conditions, filters)
+            return await _writes.delete_where_expr(cls, conditions, filters)
         return await _bulk.delete_where(cls, filters)
 
     @classmethod

@@ -15,20 +15,13 @@ from matrx_orm_core import _caching, _execution, hooks
 from matrx_orm_core.exceptions import QueryError, QueryUsageError
 from matrx_orm_core.models import _locking
 from matrx_orm_core.models import _persistence as _p
-from matrx_orm_core.sql import And, Not, SQLNode, Update
+from matrx_orm_core.sql import And, Not, SQLNode
 
 from ._sqlnodes import ExprLeaf, Shift
-from .compiler import Extras, QueryShape, build_node, where_node
+from .compiler import Extras, QueryShape, build_node
+from .conditions import condition, lookup_node
 from .cte import CTE
-from .expressions import (
-    Annotation,
-    BaseExpression,
-    OrderedExpression,
-    Resolver,
-    check_alias,
-    condition,
-    lookup_node,
-)
+from .expressions import Annotation, BaseExpression, OrderedExpression, Resolver, check_alias
 
 if TYPE_CHECKING:
     from matrx_orm_core.drivers.base import Row
@@ -37,13 +30,7 @@ if TYPE_CHECKING:
     from .builder import QueryBuilder
     from .compiler import WhereShape
 
-__all__ = [
-    "ExprState",
-    "ExpressionMethods",
-    "delete_where_expr",
-    "has_expression",
-    "update_where_expr",
-]
+__all__ = ["ExprState", "ExpressionMethods", "has_expression"]
 
 
 class ExprState(NamedTuple):
@@ -514,109 +501,3 @@ class ExpressionMethods:
         for instance in instances:
             data = instance.__dict__
             data["_extra_data"] = {alias: data.get(alias) for alias in aliases}
-
-
-def _where_query(cls: type[Model], filters: Any, operation: str) -> QueryBuilder[Any]:
-    from matrx_orm_core.query.expressions import Q
-
-    from .builder import QueryBuilder
-
-    qb: QueryBuilder[Any] = QueryBuilder(cls)
-    if isinstance(filters, Q):
-        return qb._filter_expr((filters,), {}, False, operation)
-    if not isinstance(filters, Mapping):
-        raise cls.ValidationError(
-            model=cls,
-            reason=(
-                f"{cls.__name__}.{operation}(): filters must be a dict of field lookups or a Q, "
-                f"got {type(filters).__name__}."
-            ),
-        ).enrich(operation=operation)
-    return qb._filter_expr((), filters, False, operation)
-
-
-async def update_where_expr(
-    cls: type[Model], filters: Any, updates: Mapping[str, Any]
-) -> dict[str, Any]:
-    """``Model.update_where`` when the filters are a Q or hold expressions, or a value is an
-    expression: ``UPDATE ... SET ... WHERE ... RETURNING <every column>``.
-
-    Returns:
-        ``{"rows_affected": int, "updated_rows": [row dicts]}``.
-    """
-    operation = "update_where"
-    meta = cls._meta
-    qb = _where_query(cls, filters, operation)
-    if not updates:
-        raise cls.ValidationError(
-            model=cls,
-            reason=f"{cls.__name__}.update_where(): no field values to set; pass them as keywords.",
-        ).enrich(operation=operation)
-    _p.check_names(cls, updates, operation)
-    _locking.reject_version_write(cls, updates, operation)
-    names = tuple(updates)
-    sets, bound = qb._set_values(updates, names, operation)
-    where_shape = qb._wshape
-
-    def build() -> _p.Compiled:
-        from .compiler import _bind, _counter
-
-        slots = _counter(0)
-        assignments = tuple(
-            [
-                (name, next(slots) if leaf is None else _bind(leaf, slots))
-                for name, leaf in zip(names, sets, strict=True)
-            ]
-        )
-        node = Update(meta.table, assignments, where_node(where_shape, slots), meta.select_columns)
-        return _p.compile_statement(_locking.bump_version(meta, node))
-
-    compiled: _p.Compiled = meta.compiled(("update_where_x", names, sets, where_shape), build)
-    rows = await _execution.fetch(
-        meta.database,
-        compiled[0],
-        _p.params_for(compiled, [*bound, *qb._wvalues]),
-        model=cls,
-        operation=operation,
-        filters=qb._filters,
-    )
-    updated = [dict(row.items()) for row in rows]
-    _caching.notify_write(cls, [_p.pk_cache_key(meta, row) for row in updated])
-    return {"rows_affected": len(updated), "updated_rows": updated}
-
-
-async def delete_where_expr(
-    cls: type[Model], conditions: Sequence[Any], filters: Mapping[str, Any]
-) -> int:
-    """``Model.delete_where`` with Q objects or expression values.
-
-    Returns:
-        The number of rows deleted.
-    """
-    from matrx_orm_core.sql import Delete
-
-    from .builder import QueryBuilder
-
-    operation = "delete_where"
-    meta = cls._meta
-    qb: QueryBuilder[Any] = QueryBuilder(cls)._filter_expr(conditions, filters, False, operation)
-    where_shape = qb._wshape
-
-    def build() -> _p.Compiled:
-        from .compiler import _counter
-
-        node = Delete(meta.table, where_node(where_shape, _counter(0)), meta.pk_names)
-        return _p.compile_statement(node)
-
-    compiled: _p.Compiled = meta.compiled(("delete_where_x", where_shape), build)
-    rows = await _execution.fetch(
-        meta.database,
-        compiled[0],
-        _p.params_for(compiled, qb._wvalues),
-        model=cls,
-        operation=operation,
-        filters=qb._filters,
-    )
-    keys = [_p.pk_cache_key(meta, dict(row.items())) for row in rows]
-    _caching.notify_write(cls, keys)
-    return len(keys)
