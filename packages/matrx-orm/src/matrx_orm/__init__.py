@@ -169,13 +169,16 @@ from matrx_orm_migrations.ddl import DDLGenerator
 from matrx_orm_migrations.diff import SchemaDiff
 from matrx_orm_migrations.table_filter import TableFilter
 from matrx_orm_relations import (
+    AppError,
     BaseDTO,
     BaseManager,
     ForeignKeyReference,
     InverseForeignKeyReference,
     ManyToManyField,
     ManyToManyReference,
+    RelationLoader,
     ensure_m2m_tables,
+    handle_errors,
     prefetch_related_objects,
 )
 
@@ -253,9 +256,12 @@ __all__ = [
     "FloatField",
     "ForeignKey",
     "ForeignKeyReference",
+    "AppError",
     "BaseDTO",
     "BaseManager",
+    "RelationLoader",
     "ensure_m2m_tables",
+    "handle_errors",
     "prefetch_related_objects",
     "get_all_database_project_names",
     "get_all_database_projects_redacted",
