@@ -9,7 +9,7 @@ expression pays one ``is None`` test on top of the plain path.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from matrx_orm_core import _caching, _execution, hooks
 from matrx_orm_core.exceptions import QueryError, QueryUsageError
@@ -18,7 +18,7 @@ from matrx_orm_core.models import _persistence as _p
 from matrx_orm_core.sql import And, Not, SQLNode
 
 from ._sqlnodes import ExprLeaf, Shift
-from .compiler import Extras, QueryShape, build_node
+from .compiler import Extras, QueryShape, build_node, compile_query
 from .conditions import condition, lookup_node
 from .cte import CTE
 from .expressions import Annotation, BaseExpression, OrderedExpression, Resolver, check_alias
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from .compiler import WhereShape
 
 __all__ = ["ExprState", "ExpressionMethods", "has_expression"]
+
+T = TypeVar("T")
 
 
 class ExprState(NamedTuple):
@@ -130,6 +132,7 @@ class ExpressionMethods:
         _limit: int | None
         _offset: int | None
         _distinct: bool
+        _select_related: tuple[Any, ...]
 
         def _clone(self) -> QueryBuilder[Any]: ...
         def _shape(self, kind: str, columns: tuple[str, ...] | None = None) -> QueryShape: ...
@@ -427,6 +430,21 @@ class ExpressionMethods:
         values += [v for term, _ in self._order if isinstance(term, ExprLeaf) for v in term.values]
         return extras, tuple(values)
 
+    def _compiled_expr(
+        self, kind: str, columns: tuple[str, ...] | None, shape: QueryShape
+    ) -> tuple[str, tuple[Any, ...]]:
+        """``QueryBuilder._compiled`` for a query with expression parts."""
+        from ._select_related import compile_select_related
+
+        meta = self.model_cls._meta
+        extras, extra_values = self._extras(columns)
+        if self._select_related and kind == "select" and columns is None:
+            compiled = compile_select_related(meta, shape, self._select_related, extras)
+        else:
+            compiled = compile_query(meta, shape, extras)
+        values = self._wvalues + tuple(self._paging()) + extra_values
+        return compiled[0], _p.params_for(compiled, values)
+
     def _check_expr_writable(self, operation: str) -> None:
         state = self._x
         if state is not None and (
@@ -492,12 +510,15 @@ class ExpressionMethods:
         _caching.notify_write(cls, hooks.ALL_ROWS)
         return _execution.rows_affected(tag)
 
-    def _annotate_instances(self, instances: list[Any]) -> None:
-        """Copy annotation values into ``_extra_data`` (they are attributes already)."""
+    def _annotate_instances(self, instances: list[T]) -> list[T]:
+        """Copy annotation values into ``_extra_data`` (they are attributes already).
+
+        Returns:
+            ``instances``.
+        """
         state = self._x
-        if state is None or not state.annotations:
-            return
-        aliases = tuple(state.annotations)
-        for instance in instances:
+        aliases = tuple(state.annotations) if state is not None else ()
+        for instance in instances if aliases else ():
             data = instance.__dict__
             data["_extra_data"] = {alias: data.get(alias) for alias in aliases}
+        return instances

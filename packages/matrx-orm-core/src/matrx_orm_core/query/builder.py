@@ -176,9 +176,8 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, ExpressionMethods, Gen
     # -- chain methods -----------------------------------------------------------------------
 
     def filter(self, *conditions: Any, **lookups: Any) -> QueryBuilder[M]:
-        """Add conditions, ANDed with the existing ones (``field=value`` or ``field__op=value``,
-        and positional ``Q``/``Exists`` objects). A value may be an expression
-        (``updated__gt=F("created")``); a condition on an aggregate annotation goes to HAVING.
+        """Add conditions, ANDed with the existing ones: ``field[__op]=value`` (the value may be
+        an expression) and positional ``Q``/``Exists``; aggregate conditions go to HAVING.
 
         Returns:
             A new builder.
@@ -224,11 +223,7 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, ExpressionMethods, Gen
         order: list[tuple[Any, bool]] = []
         for term in terms:
             expression = self._order_term(term)
-            if expression is not None:
-                if self._x is None:  # expression orderings live on the expression path
-                    clone = self._clone()
-                    clone._x = ExprState()
-                    return clone.order_by(*terms)
+            if expression is not None:  # an expression or annotation alias
                 order.append(expression)
                 continue
             if isinstance(term, str):
@@ -246,6 +241,8 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, ExpressionMethods, Gen
             order.append((parsed.field_name, parsed.descending))
         clone = self._clone()
         clone._order = tuple(order)
+        if self._x is None and any(type(name) is not str for name, _ in order):
+            clone._x = ExprState()  # expression orderings live on the expression path
         return clone
 
     def reverse(self) -> QueryBuilder[M]:
@@ -469,14 +466,7 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, ExpressionMethods, Gen
         meta = self.model_cls._meta
         shape = self._shape(kind, columns)
         if self._x is not None:
-            extras, extra_values = self._extras(columns)
-            if self._select_related and kind == "select" and columns is None:
-                steps = self._select_related
-                compiled = compile_select_related(meta, shape, steps, extras)
-            else:
-                compiled = compile_query(meta, shape, extras)
-            full = self._wvalues + tuple(self._paging()) + extra_values
-            return compiled[0], _p.params_for(compiled, full)
+            return self._compiled_expr(kind, columns, shape)
         if self._select_related and kind == "select" and columns is None:
             compiled = compile_select_related(meta, shape, self._select_related)
         else:
@@ -524,9 +514,7 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, ExpressionMethods, Gen
 
     def _hydrate(self, rows: Sequence[Row]) -> list[M]:
         instances = hydrate(self, rows)
-        if self._x is not None:
-            self._annotate_instances(instances)
-        return instances
+        return instances if self._x is None else self._annotate_instances(instances)
 
     def _store(self, instances: list[M]) -> None:
         if instances and self._columns is None:
