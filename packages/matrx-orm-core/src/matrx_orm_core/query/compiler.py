@@ -159,23 +159,50 @@ def _select(
     limit = _marker(next(slots)) if has_limit else None
     offset = _marker(next(slots)) if has_offset else None
     table = meta.table if table is None else table
-    if extras is None:
-        return Select(
-            table,
-            columns if columns is not None else meta.select_columns,
-            where_sql,
-            order_by=order,
-            limit=limit,
-            offset=offset,
-            distinct=distinct,
-            distinct_on=distinct_on,
-            for_update=for_update,
-        )
+    cols: tuple[Any, ...] = columns if columns is not None else meta.select_columns
+    group: tuple[Any, ...] = ()
+    having: list[SQLNode] = []
+    ctes: tuple[tuple[str, SQLNode], ...] = ()
+    if extras is not None:
+        cols, group, having, ctes, order = _extra_parts(meta, columns, order, extras, slots)
+    node: Node = Select(
+        table,
+        cols,
+        where_sql,
+        order_by=order,
+        limit=limit,
+        offset=offset,
+        distinct=distinct,
+        distinct_on=distinct_on,
+        for_update=for_update,
+        group_by=group,
+        having=And(tuple(having)) if having else None,
+    )
+    if ctes and extras is not None:
+        node = WithQuery(CTEList(ctes, extras.recursive), node)
+    return node
+
+
+def _extra_parts(
+    meta: ModelOptions,
+    columns: tuple[str, ...] | None,
+    order: tuple[tuple[Any, bool], ...],
+    extras: Extras,
+    slots: Iterator[Any],
+) -> tuple[
+    tuple[Any, ...],
+    tuple[Any, ...],
+    list[SQLNode],
+    tuple[tuple[str, SQLNode], ...],
+    tuple[tuple[Any, bool], ...],
+]:
+    """``(columns, group by, having, ctes, order)`` of a SELECT with `Extras`, binding the
+    leaves in value order."""
     annotations = {alias: (_bind(leaf, slots), agg) for alias, leaf, agg in extras.annotations}
     group: tuple[Any, ...] = tuple(
         [_bind(g, slots) if isinstance(g, ExprLeaf) else g for g in extras.group_by]
     )
-    having = [_bind(leaf, slots) for leaf in extras.having]
+    having: list[SQLNode] = [_bind(leaf, slots) for leaf in extras.having]
     ctes = tuple([(name, _bind(leaf, slots)) for name, leaf in extras.ctes])
     order = tuple([(_bind(t, slots) if isinstance(t, ExprLeaf) else t, desc) for t, desc in order])
     cols: tuple[Any, ...]
@@ -193,22 +220,7 @@ def _select(
                 "all()/first()/get()"
             ),
         )
-    node: Node = Select(
-        table,
-        cols,
-        where_sql,
-        order_by=order,
-        limit=limit,
-        offset=offset,
-        distinct=distinct,
-        distinct_on=distinct_on,
-        for_update=for_update,
-        group_by=group,
-        having=And(tuple(having)) if having else None,
-    )
-    if ctes:
-        node = WithQuery(CTEList(ctes, extras.recursive), node)
-    return node
+    return cols, group, having, ctes, order
 
 
 def build_node(
