@@ -449,6 +449,8 @@ def test_annotation_alias_rules() -> None:
         XOrder.filter().annotate(a="status")
     with pytest.raises(FieldError):
         XOrder.filter().annotate(a=Lower("status"))._value_names(("b",), "values")
+    with pytest.raises(FieldError, match="Valid names: id, user_id, total, status, a"):
+        XOrder.filter().annotate(a=Lower("status"))._value_names(("id", "b"), "values")
 
 
 def test_annotation_references_and_filters() -> None:

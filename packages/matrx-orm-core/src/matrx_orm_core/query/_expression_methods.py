@@ -370,10 +370,9 @@ class ExpressionMethods:
         if not fields:
             base = state.group_by or self._columns or self.model_cls._meta.select_columns
             return (*base, *[a for a in state.annotations if a not in base])
-        annotations = state.annotations
+        resolver = Resolver(self.model_cls, operation, state.annotations)
         for name in fields:
-            if not (isinstance(name, str) and name in annotations):
-                self._check((name,), operation)
+            resolver.column(name)  # FieldError listing the fields and annotations
         return tuple(fields)
 
     def _order_term(self, term: Any) -> tuple[Any, bool] | None:
