@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -24,6 +24,7 @@ from matrx_orm import (
 )
 from matrx_orm.core.extended import AppError, BaseDTO, BaseManager
 from matrx_orm.migrations import MigrationDB
+from matrx_orm_core import hooks
 from matrx_orm_core.testing import assert_num_queries
 from matrx_orm_relations import ensure_m2m_tables
 
@@ -95,6 +96,16 @@ CREATE TABLE mg_post (
 """
 
 
+@pytest.fixture
+def no_cache() -> Iterator[None]:
+    """Count every query: the state cache (when installed) would answer some FK reads."""
+    previous = hooks.set_model_cache(None)
+    try:
+        yield
+    finally:
+        hooks.set_model_cache(previous)
+
+
 def _id() -> str:
     return str(uuid.uuid4())
 
@@ -149,7 +160,7 @@ async def test_readme_relationships_and_m2m(db: MigrationDB) -> None:
     assert await manager.clear_m2m(post.id, "tags") == 2
 
 
-async def test_select_related_helpers(db: MigrationDB) -> None:
+async def test_select_related_helpers(db: MigrationDB, no_cache: None) -> None:
     manager = PostManager()
     user = await MgUser.create(id=_id(), username="ada")
     post = await manager.create_item(id=_id(), title="Hello", author_id=user.id)

@@ -26,6 +26,7 @@ from matrx_orm import (
     transaction,
 )
 from matrx_orm.migrations import MigrationDB
+from matrx_orm_core import hooks
 from matrx_orm_core.config import DatabaseRegistry, register_database
 from matrx_orm_core.connections import AsyncDatabaseManager
 from matrx_orm_core.testing import (
@@ -216,6 +217,16 @@ CREATE TABLE rl_order (id uuid PRIMARY KEY, remote_user_id uuid NOT NULL);
 """
 
 
+@pytest.fixture
+def no_cache() -> Iterator[None]:
+    """Count every query: the state cache (when installed) would answer some FK reads."""
+    previous = hooks.set_model_cache(None)
+    try:
+        yield
+    finally:
+        hooks.set_model_cache(previous)
+
+
 def _id() -> str:
     return str(uuid.uuid4())
 
@@ -335,7 +346,7 @@ async def test_unfetchable_fk_returns_none_with_one_warning(db: MigrationDB) -> 
     assert caught[0].filename == __file__
 
 
-async def test_cross_schema_fk_uses_the_target_schema(db: MigrationDB) -> None:
+async def test_cross_schema_fk_uses_the_target_schema(db: MigrationDB, no_cache: None) -> None:
     user = await RlUser.create(id=_id(), username="ada")
     account = await RlAccount.create(id=_id(), email="ada@example.com")
     post = await RlPost.create(id=_id(), title="x", author_id=user.id, account_id=account.id)
@@ -347,7 +358,7 @@ async def test_cross_schema_fk_uses_the_target_schema(db: MigrationDB) -> None:
     assert '"rl_auth"."rl_account"' in counted.statements[0][1]
 
 
-async def test_cross_database_fk_goes_to_the_other_pool(db: MigrationDB) -> None:
+async def test_cross_database_fk_goes_to_the_other_pool(db: MigrationDB, no_cache: None) -> None:
     remote = await RlRemoteUser.create(id=_id(), name="remote")
     order = await RlOrder.create(id=_id(), remote_user_id=remote.id)
     async with count_queries() as counted:
