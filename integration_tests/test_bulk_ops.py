@@ -605,3 +605,22 @@ async def test_copy_inside_a_failed_transaction_leaves_nothing(
     assert copied
     assert await BulkThing.count() == 0
     assert await tables.fetch_val(STAGING_TABLES) == 0
+
+
+async def test_copy_ignores_a_table_named_like_the_staging_table(
+    tables: MigrationDB, monkeypatch: pytest.MonkeyPatch, copied: list[tuple[str, int]]
+) -> None:
+    monkeypatch.setattr(_bulk_copy, "COPY_MIN_ROWS", 1)
+    await tables.execute('CREATE TABLE "_matrx_copy_0" ("code" text)')
+    try:
+        async with transaction(DB):
+            # With pg_temp after public, an unqualified "_matrx_copy_0" would mean the table
+            # above for COPY, INSERT ... SELECT and DROP.
+            await _execution.execute(DB, "SET LOCAL search_path = public, pg_temp")
+            things = await BulkThing.bulk_create([{"code": "s1", "score": 1}, {"code": "s2"}])
+        assert [(t.code, t.score) for t in things] == [("s1", 1), ("s2", 7)]
+        assert copied
+        # The staging steps used the session's own temporary schema: this table is untouched.
+        assert await tables.fetch_val('SELECT count(*) FROM "_matrx_copy_0"') == 0
+    finally:
+        await tables.execute('DROP TABLE IF EXISTS "_matrx_copy_0"')

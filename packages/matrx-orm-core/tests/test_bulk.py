@@ -730,14 +730,17 @@ async def test_bulk_upsert_with_array_columns_uses_values(recording_db: Recorder
 
 # --- bulk_create through COPY ---------------------------------------------------------------------
 
+STAGE = '"pg_temp"."_matrx_copy_0"'
 STAGE_USER = (
-    'CREATE TEMP TABLE "_matrx_copy_0" ("id" text, "username" varchar(10), "is_active" boolean) '
+    f'CREATE TEMP TABLE {STAGE} ("id" text, "username" varchar(10), "is_active" boolean) '
     "ON COMMIT DROP"
 )
-COPY_USER = 'COPY "_matrx_copy_0" ("id", "username", "is_active") FROM STDIN (FORMAT binary)'
+COPY_USER = (
+    'COPY "pg_temp"."_matrx_copy_0" ("id", "username", "is_active") FROM STDIN (FORMAT binary)'
+)
 INSERT_USER = (
     'INSERT INTO "user" ("id", "username", "is_active") SELECT "id"::uuid, "username", '
-    f'"is_active" FROM "_matrx_copy_0" RETURNING {COLS}'
+    f'"is_active" FROM "pg_temp"."_matrx_copy_0" RETURNING {COLS}'
 )
 
 
@@ -760,7 +763,7 @@ async def test_bulk_create_copies_large_groups_through_a_staging_table(
         (STAGE_USER, ()),
         (COPY_USER, ((U1, "al", True), (U2, "bob", True))),
         (INSERT_USER, ()),
-        ('DROP TABLE "_matrx_copy_0"', ()),
+        ('DROP TABLE "pg_temp"."_matrx_copy_0"', ()),
         ("COMMIT", ()),
     ]
     assert [u.username for u in users] == ["al", "bob"]  # matched back by primary key
@@ -805,21 +808,21 @@ async def test_copy_carries_json_decimal_and_uuid_as_text(recording_db: Recorder
     docs = await BDoc.bulk_create(rows)
     assert recording_db.statements[1:5] == [
         (
-            'CREATE TEMP TABLE "_matrx_copy_0" ("id" text, "price" text, "body" text) '
+            'CREATE TEMP TABLE "pg_temp"."_matrx_copy_0" ("id" text, "price" text, "body" text) '
             "ON COMMIT DROP",
             (),
         ),
         (
-            'COPY "_matrx_copy_0" ("id", "price", "body") FROM STDIN (FORMAT binary)',
+            'COPY "pg_temp"."_matrx_copy_0" ("id", "price", "body") FROM STDIN (FORMAT binary)',
             ((U1, "1.50", json.dumps({"a": [1, "x"]})), (U2, "2.00", json.dumps("s"))),
         ),
         (
             'INSERT INTO "b_doc" ("id", "price", "body") SELECT "id"::uuid, '
-            '"price"::numeric(6,2), "body"::jsonb FROM "_matrx_copy_0" '
+            '"price"::numeric(6,2), "body"::jsonb FROM "pg_temp"."_matrx_copy_0" '
             'RETURNING "id", "price", "body"',
             (),
         ),
-        ('DROP TABLE "_matrx_copy_0"', ()),
+        ('DROP TABLE "pg_temp"."_matrx_copy_0"', ()),
     ]
     assert [d.price for d in docs] == [Decimal("1.50"), Decimal("2.00")]
 
@@ -834,19 +837,19 @@ async def test_copy_without_a_supplied_key_orders_by_position(recording_db: Reco
     items = await BItem.bulk_create([{"name": "a"}, {"name": "b"}])
     assert recording_db.statements[1:5] == [
         (
-            'CREATE TEMP TABLE "_matrx_copy_0" ("name" varchar(20), "_ord" bigint) ON COMMIT DROP',
+            f'CREATE TEMP TABLE {STAGE} ("name" varchar(20), "_ord" bigint) ON COMMIT DROP',
             (),
         ),
         (
-            'COPY "_matrx_copy_0" ("name", "_ord") FROM STDIN (FORMAT binary)',
+            'COPY "pg_temp"."_matrx_copy_0" ("name", "_ord") FROM STDIN (FORMAT binary)',
             (("a", 0), ("b", 1)),
         ),
         (
-            'INSERT INTO "app"."b_item" ("name") SELECT "name" FROM "_matrx_copy_0" '
+            'INSERT INTO "app"."b_item" ("name") SELECT "name" FROM "pg_temp"."_matrx_copy_0" '
             'ORDER BY "_ord" RETURNING "id", "name", "data"',
             (),
         ),
-        ('DROP TABLE "_matrx_copy_0"', ()),
+        ('DROP TABLE "pg_temp"."_matrx_copy_0"', ()),
     ]
     assert [(i.id, i.name) for i in items] == [(7, "a"), (8, "b")]
 
@@ -871,7 +874,7 @@ async def test_copy_groups_by_columns_in_one_transaction(recording_db: Recorder)
     )
     sql = recording_db.sql
     assert sql[0] == "BEGIN"
-    assert sql[1:5] == [STAGE_USER, COPY_USER, INSERT_USER, 'DROP TABLE "_matrx_copy_0"']
+    assert sql[1:5] == [STAGE_USER, COPY_USER, INSERT_USER, 'DROP TABLE "pg_temp"."_matrx_copy_0"']
     assert "unnest(" in sql[5]  # the one-row group is below the threshold
     assert sql[6] == "COMMIT"
     assert [u.username for u in users] == ["al", "bob", "cy"]  # input order
@@ -918,7 +921,7 @@ async def test_a_running_copy_makes_the_next_one_take_another_staging_table(
     )
     await BUser.bulk_create([{"id": U1, "username": "al"}, {"id": U2, "username": "bob"}])
     assert recording_db.sql[1] == STAGE_USER.replace("_matrx_copy_0", "_matrx_copy_1")
-    assert recording_db.sql[4] == 'DROP TABLE "_matrx_copy_1"'
+    assert recording_db.sql[4] == 'DROP TABLE "pg_temp"."_matrx_copy_1"'
     assert _bulk_copy._stages_in_use == {0}  # its own number is given back, the other kept
 
 
@@ -931,9 +934,12 @@ async def test_array_columns_go_through_copy_above_the_parameter_cap(
     recording_db.add_result(rows=[{"id": i, "tags": ["a"]} for i in (1, 2, 3)])
     rows = await BTags.bulk_create([{"id": i, "tags": ["a"]} for i in (1, 2, 3)])
     assert recording_db.statements[1:3] == [
-        ('CREATE TEMP TABLE "_matrx_copy_0" ("id" integer, "tags" text[]) ON COMMIT DROP', ()),
         (
-            'COPY "_matrx_copy_0" ("id", "tags") FROM STDIN (FORMAT binary)',
+            f'CREATE TEMP TABLE {STAGE} ("id" integer, "tags" text[]) ON COMMIT DROP',
+            (),
+        ),
+        (
+            'COPY "pg_temp"."_matrx_copy_0" ("id", "tags") FROM STDIN (FORMAT binary)',
             ((1, ["a"]), (2, ["a"]), (3, ["a"])),
         ),
     ]

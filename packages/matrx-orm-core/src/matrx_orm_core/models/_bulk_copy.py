@@ -6,11 +6,11 @@ temporary staging table holding just the group's columns, and one ``INSERT INTO 
 ... FROM stage RETURNING ...`` moves them into the model's table, where defaults, constraints and
 triggers apply as for any INSERT. Inside the group's transaction::
 
-    CREATE TEMP TABLE "_matrx_copy_0" ("id" text, "qty" integer, ...) ON COMMIT DROP
-    COPY "_matrx_copy_0" ("id", "qty", ...) FROM STDIN (FORMAT binary)
-    INSERT INTO "t" ("id", "qty", ...) SELECT "id"::uuid, "qty", ... FROM "_matrx_copy_0"
-        RETURNING ...
-    DROP TABLE "_matrx_copy_0"
+    CREATE TEMP TABLE "pg_temp"."_matrx_copy_0" ("id" text, "qty" integer, ...) ON COMMIT DROP
+    COPY "pg_temp"."_matrx_copy_0" ("id", "qty", ...) FROM STDIN (FORMAT binary)
+    INSERT INTO "t" ("id", "qty", ...) SELECT "id"::uuid, "qty", ...
+        FROM "pg_temp"."_matrx_copy_0" RETURNING ...
+    DROP TABLE "pg_temp"."_matrx_copy_0"
 
 The staging columns use the carriers the ``unnest`` path uses (uuid, numeric and JSON values as
 ``text``, cast back in the SELECT), so the driver's text-format codecs for uuid and JSON never
@@ -47,6 +47,9 @@ in flight): COPY wins from about 5,000 rows (115 ms against 137 ms at 5,000; 189
 round trip wins (162 ms against 199 ms), so smaller groups keep the one ``unnest`` INSERT."""
 
 _STAGE_PREFIX = "_matrx_copy_"
+_TEMP_SCHEMA = "pg_temp"
+"""Every staging name is qualified with the session's temporary schema, so a table of the same
+name elsewhere on the ``search_path`` can never be the one created, copied into or dropped."""
 _ORD = "_ord"
 
 # Base types whose values the driver encodes in COPY's binary format as prepared (no ORM text
@@ -116,7 +119,7 @@ class CopyStep:
         Returns:
             ``[create, insert, drop]``.
         """
-        name = quote_ident(stage)
+        name = f"{quote_ident(_TEMP_SCHEMA)}.{quote_ident(stage)}"
         defs = [f"{quote_ident(c)} {t}" for c, t in zip(self.columns, self.elements, strict=True)]
         if self.ordinality:
             defs.append(f"{quote_ident(_ORD)} bigint")
@@ -161,7 +164,13 @@ class CopyStep:
                 else self.records
             )
             await _execution.copy_records(
-                database, stage, columns, records, model=cls, operation=operation
+                database,
+                stage,
+                columns,
+                records,
+                schema=_TEMP_SCHEMA,
+                model=cls,
+                operation=operation,
             )
             rows = await _execution.fetch(database, insert, model=cls, operation=operation)
             await _execution.execute(database, drop, model=cls, operation=operation)
