@@ -149,8 +149,9 @@ def prep_keys(
         raw = value.__dict__.get(name) if isinstance(value, target) else value
         if raw is None:
             raise ValidationError(
-                f"{owner.__name__}.{relation}: got {value!r}, which has no {target.__name__}."
-                f"{name} value; pass saved {target.__name__} instances or their {name} values.",
+                f"{owner.__name__}.{relation}: a target has no {target.__name__}.{name} value "
+                f"(None or an unsaved instance); pass saved {target.__name__} instances or "
+                f"their {name} values.",
                 model=owner,
                 field=relation,
                 value=value,
@@ -159,8 +160,9 @@ def prep_keys(
             result[field.get_db_prep_value(raw)] = None
         except ValidationError as err:
             raise ValidationError(
-                f"{owner.__name__}.{relation}: {raw!r} is not a valid {target.__name__}.{name} "
-                f"({err.message}); pass {target.__name__} instances or their {name} values.",
+                f"{owner.__name__}.{relation}: a target id is not a valid {target.__name__}."
+                f"{name} ({err.message}); pass {target.__name__} instances or their {name} "
+                "values.",
                 model=owner,
                 field=relation,
                 value=raw,
