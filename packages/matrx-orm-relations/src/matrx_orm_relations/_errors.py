@@ -19,6 +19,7 @@ from matrx_orm_core.exceptions import (
     IntegrityError,
     MultipleObjectsReturned,
     ORMException,
+    RelationshipError,
     ValidationError,
 )
 
@@ -36,7 +37,8 @@ class AppError(Exception):
         error_type: The original exception's class name (``"DoesNotExist"``), or a category.
         client_visible: A message safe to show an end user (no values, no SQL).
         context: Where it happened: manager, model, method.
-        status: An HTTP-like status: 400 bad input, 404 not found, 409 conflict, 500 otherwise.
+        status: An HTTP-like status: 400 bad input (validation, unknown field or relation),
+            404 not found, 409 conflict, 500 otherwise.
 
     Attributes:
         error: ``{"status", "type", "message", "client_visible", "context", "traceback"}``.
@@ -86,7 +88,7 @@ def _classify(err: BaseException, model: str) -> tuple[int, str]:
         return 409, f"More than one {model} matched; narrow the request."
     if isinstance(err, IntegrityError):
         return 409, f"The {model} conflicts with existing data."
-    if isinstance(err, (ValidationError, FieldError)):
+    if isinstance(err, (ValidationError, FieldError, RelationshipError)):
         return 400, err.message
     if isinstance(err, (ValueError, TypeError)) and not isinstance(err, ORMException):
         return 400, "The request is not valid."
