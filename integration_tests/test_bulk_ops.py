@@ -624,3 +624,35 @@ async def test_copy_ignores_a_table_named_like_the_staging_table(
         assert await tables.fetch_val('SELECT count(*) FROM "_matrx_copy_0"') == 0
     finally:
         await tables.execute('DROP TABLE IF EXISTS "_matrx_copy_0"')
+
+
+async def test_bulk_upsert_through_copy_inserts_updates_and_stays_atomic(
+    tables: MigrationDB, monkeypatch: pytest.MonkeyPatch, copied: list[tuple[str, int]]
+) -> None:
+    monkeypatch.setattr(_bulk_copy, "COPY_MIN_ROWS", 1_000)
+    first = [{"id": str(uuid4()), "username": f"u{i}", "email": f"old{i}"} for i in range(2_000)]
+    await BulkUser.bulk_create(first)
+    # Half the rows hit an existing username (updated), half are new (inserted).
+    rows = [
+        {"id": str(uuid4()), "username": f"u{i}", "email": f"new{i}"} for i in range(1_000, 3_000)
+    ]
+    users = await BulkUser.bulk_upsert(rows, ["username"], update_fields=["email"])
+    assert [n for _, n in copied] == [2_000, 2_000]
+    assert [u.email for u in users] == [r["email"] for r in rows]
+    # An updated row keeps its stored key; an inserted one has the key it was given.
+    assert users[0].id == first[1_000]["id"]
+    assert users[-1].id == rows[-1]["id"]
+    assert await BulkUser.count() == 3_000
+    assert await BulkUser.count(email="old5") == 1
+    assert await BulkUser.count(email="new2999") == 1
+
+    # A primary key that collides with another row (not the conflict target) fails the whole
+    # statement: nothing of this call is written, the earlier rows are unchanged.
+    clash = [{"id": str(uuid4()), "username": f"u{i}", "email": f"x{i}"} for i in range(1_500)]
+    clash[-1]["id"] = first[0]["id"]
+    clash[-1]["username"] = "someone-new"
+    with pytest.raises(IntegrityError) as info:
+        await BulkUser.bulk_upsert(clash, ["username"], update_fields=["email"])
+    assert info.value.model == "BulkUser"
+    assert await BulkUser.count(email__startswith="x") == 0
+    assert await BulkUser.count() == 3_000

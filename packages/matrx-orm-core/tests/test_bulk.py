@@ -955,3 +955,44 @@ def test_copy_applies_only_to_binary_copyable_carriers() -> None:
         assert not _bulk_copy.copy_applies(("integer", odd), big), odd
     assert _bulk_copy.copy_applies(("integer", "integer[]"), 20_000)
     assert not _bulk_copy.copy_applies(("integer", "integer[]"), 10)
+
+
+@pytest.mark.usefixtures("copy_from_two")
+async def test_bulk_upsert_copies_large_groups_and_keeps_on_conflict(
+    recording_db: Recorder,
+) -> None:
+    recording_db.set_responder(
+        lambda sql, params: (
+            [urow(U2, "b", email="e2"), urow(U1, "a", email="e1")]
+            if sql.startswith("INSERT")
+            else None
+        )
+    )
+    users = await BUser.bulk_upsert(
+        [
+            {"id": U1, "username": "a", "email": "e1"},
+            {"id": U2, "username": "b", "email": "e2"},
+        ],
+        ["email"],
+    )
+    assert recording_db.statements[2:4] == [
+        (
+            f'COPY {STAGE} ("id", "username", "email", "is_active") FROM STDIN (FORMAT binary)',
+            ((U1, "a", "e1", True), (U2, "b", "e2", True)),
+        ),
+        (
+            'INSERT INTO "user" ("id", "username", "email", "is_active") SELECT "id"::uuid, '
+            f'"username", "email", "is_active" FROM {STAGE} ON CONFLICT ("email") DO UPDATE SET '
+            f'"username" = EXCLUDED."username" RETURNING {COLS}',
+            (),
+        ),
+    ]
+    assert [u.email for u in users] == ["e1", "e2"]  # matched back by the conflict key
+
+
+@pytest.mark.usefixtures("copy_from_two")
+async def test_single_upsert_never_copies(recording_db: Recorder) -> None:
+    recording_db.add_result(rows=[urow(U1, "a", email="e1")])
+    await BUser.upsert({"id": U1, "username": "a", "email": "e1"}, ["email"])
+    assert len(recording_db.statements) == 1
+    assert "unnest(" in recording_db.sql[0]

@@ -15,7 +15,8 @@ Statement shapes (every identifier through ``quote_ident``, every value a bound 
   (it flattens them): such groups use ``VALUES`` chunks under the parameter cap instead.
   Groups of ``COPY_MIN_ROWS`` rows or more (and array groups above the cap) whose column types
   COPY can carry go through a staging table instead: ``CREATE TEMP TABLE``, ``COPY``, ``INSERT
-  ... SELECT ... RETURNING``, ``DROP`` (``_bulk_copy``).
+  ... SELECT ... RETURNING``, ``DROP`` (``_bulk_copy``); bulk_upsert's too, with its ``ON
+  CONFLICT`` clause.
 * ``bulk_update``: ``UPDATE t AS "_t" SET "f" = "_v"."f" FROM unnest(...) AS "_v"(pk, f, ...)
   WHERE "_t"."pk" = "_v"."pk"``.
 * ``bulk_delete``: ``DELETE FROM t WHERE "pk" = ANY($1::type[])`` (composite keys:
@@ -111,10 +112,9 @@ def _statements(
     meta = cls._meta
     returning = meta.select_columns
     types = _types(cls, columns)
-    if not conflict:
-        step = _copy_step(cls, columns, types, group)
-        if step is not None:
-            return [(step, [], list(group))]
+    step = _copy_step(cls, columns, types, group, conflict, updates)
+    if step is not None:
+        return [(step, [], list(group))]
     if any(_is_array(t) for t in types):
         per = max(1, MAX_PARAMS // len(columns))
         result: list[tuple[Compiled | CopyStep, list[Any], list[_PreparedRow]]] = []
@@ -195,15 +195,18 @@ def _copy_step(
     columns: tuple[str, ...],
     types: tuple[str, ...],
     group: Sequence[_PreparedRow],
+    conflict: tuple[str, ...],
+    updates: tuple[str, ...],
 ) -> CopyStep | None:
-    """The COPY insert of a bulk_create group, or ``None`` when it is not used for the group."""
+    """The COPY insert of a group, or ``None`` when the group does not take the COPY path."""
     carried = _text_carried(cls, columns, types)
     elements, casts = _carriers(types, carried)
     if not copy_applies(elements, len(group)):
         return None
     arrays = _column_arrays(cls, columns, group, casts, carried)
-    ordinality = not all(name in columns for name in cls._meta.pk_names)
-    return CopyStep(columns, elements, casts, list(zip(*arrays, strict=True)), ordinality)
+    ordinality = not conflict and not all(name in columns for name in cls._meta.pk_names)
+    records = list(zip(*arrays, strict=True))
+    return CopyStep(columns, elements, casts, records, ordinality, conflict, updates)
 
 
 async def _run_inserts(

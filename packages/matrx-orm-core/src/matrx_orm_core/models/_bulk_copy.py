@@ -1,4 +1,4 @@
-"""bulk_create through COPY: a staging table, one COPY, one ``INSERT ... SELECT ... RETURNING``.
+"""bulk_create/bulk_upsert through COPY: a staging table, one COPY, one ``INSERT ... SELECT``.
 
 COPY cannot return rows, fill server defaults of columns it is given, or report which input
 became which row, and bulk_create must do all three. So large groups are copied into a
@@ -18,7 +18,8 @@ meet COPY's binary protocol. Without a supplied primary key a ``"_ord"`` column 
 row's position and the SELECT orders by it, so returned rows match inputs by position. The
 explicit ``DROP`` keeps a long outer transaction from accumulating staging tables; ``ON COMMIT
 DROP`` and the rollback of a failed step are the safety nets, and a pooled connection used in a
-transaction is reset (``DISCARD TEMP``) on release in any case.
+transaction is reset (``DISCARD TEMP``) on release in any case. bulk_upsert's large groups take
+the same path with ``ON CONFLICT (...) DO UPDATE SET ...`` after the SELECT.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from matrx_orm_core import _execution
 from matrx_orm_core._quoting import quote_ident
 from matrx_orm_core.sql import MAX_PARAMS
 
-from ._bulk_sql import _cols, _returning
+from ._bulk_sql import _cols, _conflict, _returning
 
 if TYPE_CHECKING:
     from matrx_orm_core.drivers.base import Row
@@ -95,9 +96,11 @@ class CopyStep:
         casts: The cast applied to each staging column in the SELECT (empty: none).
         records: One tuple per row, values in ``columns`` order.
         ordinality: Carry each row's position and order the SELECT by it.
+        conflict: For bulk_upsert: the conflict columns of ``ON CONFLICT (...) DO UPDATE``.
+        updates: For bulk_upsert: the columns set from ``EXCLUDED`` on conflict.
     """
 
-    __slots__ = ("casts", "columns", "elements", "ordinality", "records")
+    __slots__ = ("casts", "columns", "conflict", "elements", "ordinality", "records", "updates")
 
     def __init__(
         self,
@@ -106,12 +109,16 @@ class CopyStep:
         casts: tuple[str | None, ...],
         records: list[tuple[Any, ...]],
         ordinality: bool,
+        conflict: tuple[str, ...] = (),
+        updates: tuple[str, ...] = (),
     ) -> None:
         self.columns = columns
         self.elements = elements
         self.casts = casts
         self.records = records
         self.ordinality = ordinality
+        self.conflict = conflict
+        self.updates = updates
 
     def statements(self, table_sql: str, stage: str, returning: Sequence[str]) -> list[str]:
         """The CREATE, INSERT ... SELECT and DROP texts around the COPY into ``stage``.
@@ -134,6 +141,7 @@ class CopyStep:
         insert = (
             f"INSERT INTO {table_sql} ({_cols(self.columns)}) SELECT {select} FROM {name}"
             + (f" ORDER BY {quote_ident(_ORD)}" if self.ordinality else "")
+            + _conflict(self.conflict, self.updates)
             + _returning(returning)
         )
         return [create, insert, f"DROP TABLE {name}"]
