@@ -648,3 +648,32 @@ async def test_undeclared_expression_index_is_dropped_and_restored_exactly(db: M
     assert after == before
     restored = next(i for i in after.table_map["md_author"].indexes if i.name == 'odd "idx"')
     assert restored.definition == definition.definition
+
+
+async def test_db_defaults_reach_the_server_and_diff_clean(db: MigrationDB) -> None:
+    from matrx_orm_core.query.functions import Func, Now
+    from matrx_orm_migrations.ddl import SQLExpression
+
+    class GenRandomUUID(Func):
+        function = "gen_random_uuid"
+        arity = 0
+
+    model = type(
+        "MdDbDefaults",
+        (Model,),
+        {
+            "id": UUIDField(primary_key=True, db_default=GenRandomUUID()),
+            "created": TextField(db_type="timestamptz", null=False, db_default=Now()),
+            "status": CharField(max_length=10, null=False, db_default="it's"),
+            "day": TextField(db_type="date", db_default=SQLExpression("CURRENT_DATE + 1")),
+            "_table_name": "md_db_defaults",
+            "_db_schema": S,
+            "_database": DB,
+        },
+    )
+    _, ops = await plan(db, [model])
+    await run_up(db, ops)
+    assert (await plan(db, [model]))[1] == []
+    await db.execute(f"INSERT INTO {S}.md_db_defaults DEFAULT VALUES")
+    row = await db.fetch_one(f"SELECT status, day - CURRENT_DATE AS days FROM {S}.md_db_defaults")
+    assert row == {"status": "it's", "days": 1}

@@ -21,8 +21,9 @@ from matrx_orm_core import (
 )
 from matrx_orm_core.exceptions import MigrationError
 from matrx_orm_core.fields import ArrayField
+from matrx_orm_core.query.functions import Func, Lower, Now
 from matrx_orm_core.registry import model_registry
-from matrx_orm_migrations.ddl import ConstraintDef, IndexDef
+from matrx_orm_migrations.ddl import ConstraintDef, IndexDef, SQLExpression
 from matrx_orm_migrations.model_state import build_model_schema, model_table
 from matrx_orm_migrations.schema import (
     CheckConstraint,
@@ -228,3 +229,51 @@ def test_enum_declared_twice_with_different_members() -> None:
     b = _model("MsEnumB", c=EnumField(enum_class=Other, db_type="shade"))
     with pytest.raises(MigrationError, match="declared with different values"):
         build_model_schema([a, b])
+
+
+def test_db_default_values_functions_and_sql() -> None:
+    class GenRandomUUID(Func):
+        function = "gen_random_uuid"
+        arity = 0
+
+    model = _model(
+        "MsDbDefault",
+        created=TextField(db_type="timestamptz", db_default=Now()),
+        token=UUIDField(db_default=GenRandomUUID()),
+        stamp=TextField(db_default=SQLExpression("now()::text")),
+        status=CharField(max_length=10, db_default="it's", default="ignored"),
+        color=CharField(max_length=10, db_default=Color.RED),
+        count_=IntegerField(db_default=7),
+        plain=IntegerField(db_default=None, default=3),
+    )
+    try:
+        defaults = {c.name: c.default for c in model_table(model, "public").columns}
+    finally:
+        model_registry.unregister(model)
+    assert defaults == {
+        "id": None,
+        "created": "now()",
+        "token": "gen_random_uuid()",
+        "stamp": "now()::text",
+        "status": "'it''s'",  # a str is a value, as in Django
+        "color": "'red'",
+        "count_": "7",
+        "plain": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("db_default", "message"),
+    [
+        (SQLExpression("1); DROP TABLE t; --"), "refused before any SQL"),
+        (Lower("name"), "only functions without arguments"),
+        (object(), "Cannot write"),
+    ],
+)
+def test_bad_db_default(db_default: object, message: str) -> None:
+    bad = _model("MsDbDefaultBad", x=IntegerField(db_default=db_default))
+    try:
+        with pytest.raises(MigrationError, match=message):
+            model_table(bad, "public")
+    finally:
+        model_registry.unregister(bad)

@@ -21,6 +21,7 @@ from ._types import normalize_type, serial_base
 
 __all__ = [
     "REFERENTIAL_ACTIONS",
+    "SQLExpression",
     "AlterColumnChanges",
     "ColumnDef",
     "ConstraintDef",
@@ -37,6 +38,20 @@ __all__ = [
 REFERENTIAL_ACTIONS = frozenset({"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION"})
 _INDEX_METHODS = frozenset({"btree", "hash", "gist", "gin", "spgist", "brin"})
 _CONSTRAINT_TYPES = frozenset({"PRIMARY KEY", "UNIQUE", "CHECK", "FOREIGN KEY", "EXCLUDE"})
+
+
+class SQLExpression(str):
+    """SQL text meant as an expression, not a value: ``db_default=SQLExpression("now()")``.
+
+    A plain ``str`` given as a field's ``db_default`` is a text value (written as a quoted
+    literal); wrap SQL in this class to have it written as is. It is still checked by
+    :func:`check_expression` before it reaches DDL.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"SQLExpression({str.__repr__(self)})"
 
 
 def qident(name: str, what: str = "identifier") -> str:

@@ -18,14 +18,23 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from matrx_orm_core.exceptions import ConfigurationError, FieldError, MigrationError
 from matrx_orm_core.fields import EnumField, Field
+from matrx_orm_core.query.functions import Func
 
 from ._types import normalize_type, serial_base
-from .ddl import ConstraintDef, IndexDef, check_expression, constraint_name, literal
+from .ddl import (
+    ConstraintDef,
+    IndexDef,
+    SQLExpression,
+    check_expression,
+    constraint_name,
+    literal,
+)
 from .schema import (
     CheckConstraint,
     Column,
@@ -40,6 +49,7 @@ from .schema import (
 
 __all__ = ["build_model_schema", "model_table"]
 
+_FUNCTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TEXT_TYPES = frozenset({"character varying", "text", "character"})
 _JSON_TYPES = frozenset({"json", "jsonb"})
 
@@ -224,7 +234,13 @@ def _split_user_type(text: str) -> tuple[str, str]:
 
 
 def _default_sql(model: str, name: str, field: Field[Any], column_type: str) -> str | None:
-    """The DDL default of a constant Python default; callables and containers give none."""
+    """The column's DDL default.
+
+    A field's ``db_default=`` wins (see :func:`_db_default`). Otherwise a constant Python
+    default becomes the DDL default; callables and containers give none (the ORM fills them in).
+    """
+    if "db_default" in field.extra:
+        return _db_default(field.extra["db_default"], f"db_default of {model}.{name}")
     value = field.default
     if value is None or callable(value):
         return None
@@ -240,6 +256,27 @@ def _default_sql(model: str, name: str, field: Field[Any], column_type: str) -> 
         return literal(value, f"the default of {model}.{name}")
     except MigrationError:
         return None
+
+
+def _db_default(value: Any, where: str) -> str | None:
+    """A ``db_default``: a value (quoted with :func:`literal`, as Django's ``db_default``), a
+    zero-argument function expression (``Now()``, a ``Func`` subclass naming
+    ``gen_random_uuid``), or :class:`~.ddl.SQLExpression` text (checked, written as is)."""
+    if value is None:
+        return None
+    if isinstance(value, SQLExpression):
+        return check_expression(str(value), where)
+    if isinstance(value, Func):
+        if value.args or not _FUNCTION_NAME.fullmatch(value.function or ""):
+            raise MigrationError(
+                message=f"{where}: only functions without arguments can be a column default "
+                f"(got {type(value).__name__} with {len(value.args)} argument(s)); write the "
+                'SQL as db_default=SQLExpression("...") instead.',
+            )
+        return f"{value.function}()"
+    if isinstance(value, enum.Enum):
+        value = value.value
+    return literal(value, where)
 
 
 def _names(model: str, option: str, entry: Any, fields: set[str]) -> tuple[str, ...]:
