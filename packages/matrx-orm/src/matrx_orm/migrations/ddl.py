@@ -12,6 +12,7 @@ from matrx_orm_migrations.ddl import (
     DDLGenerator,
     ForeignKeyDef,
     IndexDef,
+    SQLExpression,
 )
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "DDLGenerator",
     "ForeignKeyDef",
     "IndexDef",
+    "SQLExpression",
 ]
