@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -81,6 +81,16 @@ COLUMNS = {
     "jsonb_v": "jsonb",
     "enum_v": "varchar(255)",
 }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_sync_loop() -> Iterator[None]:
+    """The property tests run through the sync twins: close that loop's pools afterwards, so
+    later modules that count pools start from none."""
+    yield
+    from matrx_orm_core import _loop
+
+    _loop.shutdown()
 
 
 @pytest.fixture

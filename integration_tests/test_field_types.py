@@ -11,7 +11,7 @@ import datetime as dt
 import enum
 import ipaddress
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -122,6 +122,16 @@ def test_db_types_are_the_declared_columns() -> None:
     for name, sql_type in COLUMNS.items():
         assert Typed._meta.fields[name].db_type == sql_type, name
     assert Typed._meta.fields["version"].db_type == "integer"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_sync_loop() -> Iterator[None]:
+    """The property tests run through the sync twins: close that loop's pools afterwards, so
+    later modules that count pools start from none."""
+    yield
+    from matrx_orm_core import _loop
+
+    _loop.shutdown()
 
 
 @pytest.fixture
