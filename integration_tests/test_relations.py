@@ -325,7 +325,9 @@ async def test_fetch_fks_carries_on_and_logs(
     assert results == {"author_id": user, "account_id": None, "hidden_id": None}
     messages = [record.getMessage() for record in caplog.records]
     assert len(messages) == 2
-    assert any(m.startswith("RlPost.fetch_fks: account_id failed:") for m in messages)
+    prefix = "RlPost.fetch_fks: account_id failed: DoesNotExist: "
+    assert any(m.startswith(prefix) for m in messages), messages
+    assert all("\n" not in m for m in messages)  # one line each
     assert "RlPost.hidden_id: skipped, RlHidden is marked _unfetchable" in messages
 
 

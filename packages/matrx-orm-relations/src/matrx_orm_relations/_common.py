@@ -9,7 +9,13 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from matrx_orm_core import Model
-from matrx_orm_core.exceptions import FieldError, RelationshipError, StateError, ValidationError
+from matrx_orm_core.exceptions import (
+    FieldError,
+    ORMException,
+    RelationshipError,
+    StateError,
+    ValidationError,
+)
 from matrx_orm_core.models import (
     ForeignKeyReference,
     InverseForeignKeyReference,
@@ -24,6 +30,7 @@ __all__ = [
     "logger",
     "m2m_reference",
     "merged_filters",
+    "one_line",
     "pk_name",
     "prep_keys",
     "quote",
@@ -168,6 +175,12 @@ def prep_keys(
                 value=raw,
             ) from err
     return list(result)
+
+
+def one_line(err: BaseException) -> str:
+    """A one-line description of ``err`` for a log line (ORM errors: their message)."""
+    text = err.message if isinstance(err, ORMException) else str(err)
+    return f"{type(err).__name__}: {' '.join(text.split())}"
 
 
 def quote(name: str) -> str:

@@ -21,6 +21,7 @@ from ._common import (
     ifk_reference,
     logger,
     merged_filters,
+    one_line,
     run_all,
     source_key,
     warn_unfetchable,
@@ -104,7 +105,9 @@ class RelationLoader:
         try:
             return await self._fetch_fk(instance, key, "fetch_fks", warn=False)
         except Exception as err:  # report and carry on (API.md §4.2)
-            logger.warning("%s.fetch_fks: %s failed: %s", type(instance).__name__, key, err)
+            logger.warning(
+                "%s.fetch_fks: %s failed: %s", type(instance).__name__, key, one_line(err)
+            )
             return None
 
     async def fetch_fks(self, instance: Model) -> dict[str, Any]:
@@ -157,7 +160,9 @@ class RelationLoader:
         try:
             return await self._fetch_ifk(instance, name, "fetch_ifks", warn=False)
         except Exception as err:
-            logger.warning("%s.fetch_ifks: %s failed: %s", type(instance).__name__, name, err)
+            logger.warning(
+                "%s.fetch_ifks: %s failed: %s", type(instance).__name__, name, one_line(err)
+            )
             return []
 
     async def fetch_ifks(self, instance: Model) -> dict[str, list[Any]]:
@@ -204,7 +209,9 @@ class RelationLoader:
         try:
             return await self._fetch_m2m(instance, name, "fetch_m2ms", warn=False)
         except Exception as err:
-            logger.warning("%s.fetch_m2ms: %s failed: %s", type(instance).__name__, name, err)
+            logger.warning(
+                "%s.fetch_m2ms: %s failed: %s", type(instance).__name__, name, one_line(err)
+            )
             return []
 
     async def fetch_m2ms(self, instance: Model) -> dict[str, list[Any]]:
