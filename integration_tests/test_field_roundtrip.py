@@ -204,27 +204,8 @@ def test_property_round_trip(samples: MigrationDB, field: str) -> None:
     Runs through the sync twins, so every example is a real INSERT and SELECT on the server;
     200 examples per type (NaN and the infinities included for floats).
     """
-    from hypothesis import HealthCheck, given, settings
+    from matrx_orm_core.testing.strategies import check_round_trips
 
-    from matrx_orm_core.testing.strategies import equivalent, values_for
-
-    runs: list[Any] = []
-
-    @settings(
-        max_examples=200,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
-    @given(value=values_for(Sample._meta.fields[field], allow_none=True))
-    def check(value: Any) -> None:
-        runs.append(value)
-        expected = getattr(Sample(**{field: value}), field)  # the client-side Python value
-        made = Sample.create_sync(**{field: value})
-        loaded = Sample.get_sync(id=made.id, use_cache=False)
-        got = getattr(loaded, field)
-        assert equivalent(got, expected), (got, expected)
-
-    check()
+    runs = check_round_trips(Sample, field)
     # bool and enum have three values with NULL: Hypothesis stops once it has tried them all.
     assert len(runs) >= 200 or (field in ("bool_v", "enum_v") and len(set(map(repr, runs))) == 3)

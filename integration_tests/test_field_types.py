@@ -372,34 +372,10 @@ def test_property_round_trip(typed: MigrationDB, field: str) -> None:
 
     Each example is a real INSERT and SELECT through the sync twins, on one table.
     """
-    from hypothesis import HealthCheck, given, settings
+    from matrx_orm_core.testing.strategies import arrays, check_round_trips, decimals
 
-    from matrx_orm_core.testing.strategies import arrays, decimals, values_for
-
-    strategy = (
-        arrays(decimals(None, 0))  # PrimitiveArrayField("numeric"): elements are not described
-        if field == "prim_arr"
-        else values_for(Typed._meta.fields[field], allow_none=True)
-    )
-
-    runs: list[Any] = []
-
-    @settings(
-        max_examples=200,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
-    @given(value=strategy)
-    def check(value: Any) -> None:
-        runs.append(value)
-        expected = Typed._meta.fields[field].clean(value)
-        made = Typed.create_sync(**{field: value})
-        loaded = Typed.get_sync(id=made.id, use_cache=False)
-        assert equivalent(getattr(loaded, field), expected), (getattr(loaded, field), expected)
-
-    check()
-    assert len(runs) >= 200
+    strategy = arrays(decimals(None, 0)) if field == "prim_arr" else None  # elements undescribed
+    assert len(check_round_trips(Typed, field, strategy)) >= 200
 
 
 # --- upstream's further fields (matrx_orm.core.fields) ------------------------------------------
@@ -457,25 +433,6 @@ async def test_further_citext_compares_case_insensitively(further: MigrationDB) 
 @pytest.mark.parametrize("field", [name for name in Further._meta.fields if name != "id"])
 def test_further_property_round_trip(further: MigrationDB, field: str) -> None:
     """200 Hypothesis examples per further field type, NULL included, through the server."""
-    from hypothesis import HealthCheck, given, settings
+    from matrx_orm_core.testing.strategies import check_round_trips
 
-    from matrx_orm_core.testing.strategies import values_for
-
-    runs: list[Any] = []
-
-    @settings(
-        max_examples=200,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
-    @given(value=values_for(Further._meta.fields[field], allow_none=True))
-    def check(value: Any) -> None:
-        runs.append(value)
-        expected = Further._meta.fields[field].clean(value)
-        made = Further.create_sync(**{field: value})
-        loaded = Further.get_sync(id=made.id, use_cache=False)
-        assert equivalent(getattr(loaded, field), expected), (getattr(loaded, field), expected)
-
-    check()
-    assert len(runs) >= 200
+    assert len(check_round_trips(Further, field)) >= 200

@@ -46,6 +46,7 @@ __all__ = [
     "arrays",
     "binaries",
     "booleans",
+    "check_round_trips",
     "dates",
     "datetimes",
     "equivalent",
@@ -371,3 +372,53 @@ def equivalent(a: Any, b: Any) -> bool:
     if isinstance(a, (datetime, time)):
         return bool(a == b and a.utcoffset() == b.utcoffset())
     return bool(a == b)
+
+
+def check_round_trips(
+    model: Any,
+    field: str,
+    strategy: st.SearchStrategy[Any] | None = None,
+    *,
+    examples: int = 200,
+) -> list[Any]:
+    """Run a Hypothesis round-trip property for one field of ``model`` against its database.
+
+    Each example is a real ``model.create_sync(field=value)`` followed by ``get_sync`` on the
+    new primary key (cache bypassed); the loaded value must be :func:`equivalent` to
+    ``field.clean(value)``. Call it from a plain (not async) test whose table exists.
+
+    Args:
+        model: The model class (single-column primary key with a default).
+        field: The field name.
+        strategy: The values to try; default ``values_for(field, allow_none=True)``.
+        examples: ``max_examples`` for Hypothesis.
+
+    Returns:
+        Every value tried, so the caller can check how many examples ran.
+
+    Raises:
+        AssertionError: A value did not come back unchanged (Hypothesis shows the smallest).
+    """
+    from hypothesis import HealthCheck, given, settings
+
+    column = model._meta.fields[field]
+    pk = model._meta.pk_names[0]
+    runs: list[Any] = []
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(value=values_for(column, allow_none=True) if strategy is None else strategy)
+    def check(value: Any) -> None:
+        runs.append(value)
+        expected = column.clean(value)
+        made = model.create_sync(**{field: value})
+        loaded = model.get_sync(**{pk: getattr(made, pk)}, use_cache=False)
+        got = getattr(loaded, field)
+        assert equivalent(got, expected), (got, expected)
+
+    check()
+    return runs
