@@ -769,3 +769,18 @@ async def test_values_list_and_iteration_with_annotations(recording_db: Recorder
         f'SELECT {UCOLS}, LOWER("name") AS "low" FROM "xu" ORDER BY "id" ASC LIMIT $1 OFFSET $2',
         (500, 0),
     )
+
+
+def test_q_values_stay_out_of_filter_keys() -> None:
+    qb = XUser.filter(Q(name="secret") | Q(role="x"), views=1).exclude(~Q(name="hidden"))
+    keys = list(qb.filters)
+    assert keys == ["Q#1", "views", "NOT Q#3"]
+    assert not any("secret" in key or "hidden" in key for key in keys)
+
+
+async def test_does_not_exist_with_q_redacts_its_values(recording_db: Recorder) -> None:
+    recording_db.add_result(rows=[])
+    with pytest.raises(XUser.DoesNotExist) as info:
+        await XUser.filter(Q(name="secret") | Q(role="x")).get()
+    assert "secret" not in str(info.value)
+    assert "Q#1" in str(info.value)

@@ -177,7 +177,11 @@ class ExpressionMethods:
                 having=state.having + tuple(having), outer_refs=state.outer_refs | outer
             )
         prefix = "NOT " if negated else ""
-        described = {f"{prefix}{item!r}": True for item in items}
+        # keys never hold values (error texts redact values, not keys): the Q is the value
+        start = len(self._filters)
+        described = {
+            f"{prefix}{type(item).__name__}#{start + i}": item for i, item in enumerate(items, 1)
+        }
         described.update({prefix + key: value for key, value in lookups.items()})
         clone._filters = {**self._filters, **described}
         return clone
