@@ -189,6 +189,17 @@ async def test_json_string_is_stored_as_a_json_string(samples: MigrationDB) -> N
     assert raw == "string"
 
 
+async def test_raw_json_is_stored_as_the_value_it_encodes(samples: MigrationDB) -> None:
+    from matrx_orm.core.fields import RawJSON
+
+    made = await Sample.create(jsonb_v=RawJSON('{"not": "a string"}'))
+    assert made.jsonb_v == {"not": "a string"}
+    raw = await samples.fetch_val(
+        f'SELECT jsonb_typeof("jsonb_v") FROM "{TABLE}" WHERE id = $1', made.id
+    )
+    assert raw == "object"
+
+
 async def test_default_uuid4_is_called_per_instance(samples: MigrationDB) -> None:
     a = await Sample.create()
     b = await Sample.create()

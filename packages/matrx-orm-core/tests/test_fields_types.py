@@ -507,3 +507,22 @@ def test_further_fields_accept() -> None:
     assert f.DecimalArrayField(5, 2).clean(["1.5", 2]) == [Decimal("1.50"), Decimal("2.00")]
     assert f.TimeArrayField().clean(["08:30"]) == [time(8, 30)]
     assert f.UUIDFieldREAL().clean(uuid.UUID(int=0)) == "00000000-0000-0000-0000-000000000000"
+
+
+def test_raw_json_is_stored_as_the_value_it_encodes() -> None:
+    from matrx_orm_core.fields import JSONBArrayField, JSONField, RawJSON
+
+    field = JSONField()
+    assert field.clean(RawJSON('{"a": [1, null]}')) == {"a": [1, None]}
+    assert field.clean(RawJSON(b"3.5")) == 3.5
+    assert field.clean('{"a": 1}') == '{"a": 1}'  # a plain str stays a JSON string
+    assert field.get_db_text(RawJSON("[1, 2]")) == "[1, 2]"
+    assert JSONBArrayField().clean([RawJSON("{}"), "{}"]) == [{}, "{}"]
+    with pytest.raises(ValidationError, match="the RawJSON text is not valid JSON"):
+        field.clean(RawJSON("{nope"))
+    with pytest.raises(ValidationError, match="not JSON-serialisable"):
+        field.clean(RawJSON("NaN"))  # json.loads reads it; PostgreSQL JSON cannot hold it
+    with pytest.raises(TypeError, match="RawJSON takes JSON text"):
+        RawJSON({"a": 1})  # type: ignore[arg-type]
+    assert RawJSON("1") == RawJSON("1")
+    assert repr(RawJSON("1")) == "RawJSON('1')"

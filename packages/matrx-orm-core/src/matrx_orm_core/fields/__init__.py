@@ -25,7 +25,7 @@ from .base import NOT_PROVIDED, Field, OrderBy, Validator
 from .binary import BinaryField
 from .boolean import BooleanField
 from .enum import EnumField
-from .json import JSONBField, JSONField
+from .json import JSONBField, JSONField, RawJSON
 from .network import IPAddressField, IPNetworkField, IPv4Field, IPv6Field, MacAddressField
 from .numeric import (
     BigIntegerField,
@@ -94,6 +94,7 @@ __all__ = [
     "OrderBy",
     "PointField",
     "PrimitiveArrayField",
+    "RawJSON",
     "SmallIntegerField",
     "TextArrayField",
     "TextField",

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from .base import Field, inherits_conversion
 
-__all__ = ["JSONBField", "JSONField"]
+__all__ = ["JSONBField", "JSONField", "RawJSON"]
 
 _SCALARS = (str, int, float, bool)
 
@@ -50,6 +50,36 @@ def _dumps(value: Any) -> str:
     return _STRICT.encode(value)
 
 
+class RawJSON:
+    """JSON text to store as the value it encodes (API.md §10.32's explicit wrapper).
+
+    A plain ``str`` given to a JSON field is stored as a JSON string. Wrap text that already
+    is JSON, e.g. read from a file or an API, to store the object it describes instead:
+    ``Doc.create(data=RawJSON('{"a": 1}'))`` stores ``{"a": 1}``. The text is parsed with
+    ``json.loads`` when the value is cleaned, so malformed JSON raises ``ValidationError``
+    before any SQL is sent, and the instance then holds the decoded value.
+
+    Args:
+        text: The JSON text (``str``, or UTF-8 ``bytes``).
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str | bytes) -> None:
+        if not isinstance(text, (str, bytes)):
+            raise TypeError(f"RawJSON takes JSON text (str or bytes), not {type(text).__name__}")
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"RawJSON({self.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RawJSON) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(("RawJSON", self.text))
+
+
 def _contains_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value
@@ -64,7 +94,8 @@ class JSONField(Field[Any]):
     """Any JSON value: PostgreSQL ``jsonb`` (``json`` with ``jsonb=False``).
 
     The Python value is the decoded JSON value (dict, list, str, int, float, bool or None).
-    A Python ``str`` is stored as a JSON string, never parsed as JSON text. Values are checked
+    A Python ``str`` is stored as a JSON string, never parsed as JSON text; wrap JSON text in
+    :class:`RawJSON` to store the value it encodes. Values are checked
     with ``json.dumps`` before any SQL is sent, so an unserialisable object, NaN/Infinity
     (not valid JSON) or a NUL character (rejected by PostgreSQL) raises ``ValidationError``.
     The driver's json/jsonb codecs encode and decode, so rows need no per-field conversion.
@@ -91,6 +122,15 @@ class JSONField(Field[Any]):
         return "jsonb" if self.jsonb else "json"
 
     def to_python(self, value: Any) -> Any:
+        if type(value) is RawJSON:
+            try:
+                return json.loads(value.text)
+            except ValueError as err:
+                raise self._invalid(
+                    value,
+                    f"the RawJSON text is not valid JSON ({err})",
+                    "Fix the text, or pass the Python value itself.",
+                ) from err
         return value
 
     def _check(self, value: Any) -> None:

@@ -1,8 +1,8 @@
 """Field types (from matrx_orm_core.fields).
 
 Besides the top-level field names, this module keeps upstream's further fields (EmailField,
-SlugField, CITextField, IPv4Field, IPv6Field, UUIDFieldREAL and more typed arrays), which are not
-exported from ``matrx_orm`` itself.
+SlugField, CITextField, IPv4Field, IPv6Field, UUIDFieldREAL and more typed arrays) and the
+``RawJSON`` wrapper for JSON text, which are not exported from ``matrx_orm`` itself.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from matrx_orm_core.fields import (
     NumericArrayField,
     PointField,
     PrimitiveArrayField,
+    RawJSON,
     SlugField,
     SmallIntegerArrayField,
     SmallIntegerField,
@@ -103,6 +104,7 @@ __all__ = [
     "MoneyField",
     "PointField",
     "PrimitiveArrayField",
+    "RawJSON",
     "SmallIntegerField",
     "TextArrayField",
     "TextField",
