@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from matrx_orm_core.exceptions import MigrationError
-from matrx_orm_migrations import MigrationDB, MigrationState, compute_checksum
-from matrx_orm_migrations.state import CREATE_TRACKING_TABLE_SQL, TRACKING_TABLE
+from matrx_orm_migrations import MigrationDB, MigrationState
+from matrx_orm_migrations.state import CREATE_TRACKING_TABLE_SQL, TRACKING_TABLE, compute_checksum
 
 pytestmark = pytest.mark.level1
 

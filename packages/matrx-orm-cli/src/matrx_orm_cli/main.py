@@ -19,10 +19,10 @@ from matrx_orm_migrations import (
     makemigrations,
     migrate,
     migration_status,
-    plan_migrations,
     rollback,
     sql_preview,
 )
+from matrx_orm_migrations.integration import plan_migrations
 
 from ._output import Progress, echo, fail, show_warning, style
 from ._setup import CONFIG_ENV, DATABASE_URL_ENV, load_config, load_models, resolve_database

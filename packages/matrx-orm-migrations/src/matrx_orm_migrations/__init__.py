@@ -1,7 +1,10 @@
-"""matrx-orm migrations: files, loader, executor, state tracking and the programmatic API.
+"""matrx-orm migrations: files, loader, executor, diff, DDL and the programmatic API.
 
-The schema diff, introspection and DDL generation live in ``diff``, ``introspect``, ``ddl``,
-``table_filter`` and ``lint`` (import them from their modules).
+The package's top level holds the names the ``matrx_orm`` umbrella exports at its own top level
+(API.md §1, plus ``sql_preview``). Everything else lives in its module: ``state``
+(``AppliedMigration``, ``compute_checksum``), ``loader`` (``MigrationFile``), ``integration``
+(``status``, ``plan_migrations``, ``pending_migrations``), ``diff``, ``ddl``, ``introspect``,
+``schema``, ``table_filter`` and ``lint``.
 """
 
 from __future__ import annotations
@@ -9,49 +12,35 @@ from __future__ import annotations
 import importlib.metadata
 
 from .db import MigrationDB
-from .executor import MigrationExecutor, MigrationStatus
+from .ddl import DDLGenerator
+from .diff import SchemaDiff
+from .executor import MigrationExecutor
 from .integration import (
-    PlannedMigration,
     create_empty,
     makemigrations,
     migrate,
     migration_status,
-    pending_migrations,
-    plan_migrations,
     rollback,
     sql_preview,
-    status,
 )
-from .loader import MigrationFile, MigrationLoader
-from .state import (
-    CREATE_TRACKING_TABLE_SQL,
-    TRACKING_TABLE,
-    AppliedMigration,
-    MigrationState,
-    compute_checksum,
-)
+from .loader import MigrationLoader
+from .state import MigrationState
+from .table_filter import TableFilter
 
 __version__ = importlib.metadata.version("matrx-orm-migrations")
 
 __all__ = [
-    "CREATE_TRACKING_TABLE_SQL",
-    "TRACKING_TABLE",
-    "AppliedMigration",
+    "DDLGenerator",
     "MigrationDB",
     "MigrationExecutor",
-    "MigrationFile",
     "MigrationLoader",
     "MigrationState",
-    "MigrationStatus",
-    "PlannedMigration",
-    "compute_checksum",
+    "SchemaDiff",
+    "TableFilter",
     "create_empty",
     "makemigrations",
     "migrate",
     "migration_status",
-    "pending_migrations",
-    "plan_migrations",
     "rollback",
     "sql_preview",
-    "status",
 ]

@@ -155,19 +155,20 @@ from matrx_orm_core import (
     transaction,
 )
 from matrx_orm_migrations import (
+    DDLGenerator,
     MigrationDB,
     MigrationExecutor,
     MigrationLoader,
     MigrationState,
+    SchemaDiff,
+    TableFilter,
     create_empty,
     makemigrations,
     migrate,
     migration_status,
     rollback,
+    sql_preview,
 )
-from matrx_orm_migrations.ddl import DDLGenerator
-from matrx_orm_migrations.diff import SchemaDiff
-from matrx_orm_migrations.table_filter import TableFilter
 from matrx_orm_relations import (
     AppError,
     BaseDTO,
@@ -299,6 +300,7 @@ __all__ = [
     "migrate",
     "migration_status",
     "rollback",
+    "sql_preview",
     "ModelNotFoundError",
     "Model",
     "model_registry",

@@ -7,24 +7,24 @@ schema builder's issue.
 from __future__ import annotations
 
 from matrx_orm_migrations import (
-    AppliedMigration,
+    DDLGenerator,
     MigrationDB,
     MigrationExecutor,
-    MigrationFile,
     MigrationLoader,
     MigrationState,
+    SchemaDiff,
+    TableFilter,
     create_empty,
     makemigrations,
     migrate,
     migration_status,
     rollback,
     sql_preview,
-    status,
 )
-from matrx_orm_migrations.ddl import DDLGenerator
-from matrx_orm_migrations.diff import SchemaDiff
+from matrx_orm_migrations.integration import status
 from matrx_orm_migrations.lint import MigrationSafetyWarning
-from matrx_orm_migrations.table_filter import TableFilter
+from matrx_orm_migrations.loader import MigrationFile
+from matrx_orm_migrations.state import AppliedMigration
 
 __all__ = [
     "AppliedMigration",

@@ -8,6 +8,7 @@ matrx_orm_cli) and returns its exit status.
 from __future__ import annotations
 
 from matrx_orm_cli.main import main
-from matrx_orm_migrations import create_empty, makemigrations, migrate, rollback, status
+from matrx_orm_migrations import create_empty, makemigrations, migrate, rollback
+from matrx_orm_migrations.integration import status
 
 __all__ = ["create_empty", "main", "makemigrations", "migrate", "rollback", "status"]
