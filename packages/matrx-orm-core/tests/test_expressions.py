@@ -784,3 +784,14 @@ async def test_does_not_exist_with_q_redacts_its_values(recording_db: Recorder) 
         await XUser.filter(Q(name="secret") | Q(role="x")).get()
     assert "secret" not in str(info.value)
     assert "Q#1" in str(info.value)
+
+
+def test_expression_nodes_refuse_raw_operators_and_function_names() -> None:
+    from matrx_orm_core.query._sqlnodes import Arith, Call
+
+    with pytest.raises(QueryError):
+        Arith("a", "+ 1; DROP TABLE x; --", "b")
+    with pytest.raises(QueryError):
+        Call("lower(x); --")
+    with pytest.raises(TypeError):
+        F("views") ** 2  # type: ignore[operator]

@@ -14,6 +14,7 @@ Nothing edits SQL text after rendering.
 
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,7 @@ _MARKERS: ContextVar[tuple[Any, ...]] = ContextVar("matrx_expr_markers", default
 _SCOPES: ContextVar[tuple[str, ...]] = ContextVar("matrx_expr_scopes", default=())
 
 ARITH_OPS = frozenset({"+", "-", "*", "/", "%", "||"})
+_FUNCTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +129,10 @@ class Arith(Node):
     op: str
     right: ColumnRef
 
+    def __post_init__(self) -> None:
+        if self.op not in ARITH_OPS:
+            raise QueryError(message=f"unsupported arithmetic operator {self.op!r}")
+
     def as_sql(self, params: Params) -> str:
         return "(" + _ref(self.left, params) + " " + self.op + " " + _ref(self.right, params) + ")"
 
@@ -150,6 +156,10 @@ class Call(Node):
     args: tuple[ColumnRef, ...] = ()
     distinct: bool = False
     star: bool = False
+
+    def __post_init__(self) -> None:
+        if not _FUNCTION.match(self.name):
+            raise QueryError(message=f"{self.name!r} is not a plain SQL function name")
 
     def as_sql(self, params: Params) -> str:
         if self.star:

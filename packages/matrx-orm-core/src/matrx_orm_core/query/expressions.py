@@ -50,7 +50,6 @@ __all__ = [
     "Subquery",
     "Value",
     "check_alias",
-    "is_expression",
 ]
 
 ARITH_OPS = ("+", "-", "*", "/", "%")
@@ -212,11 +211,6 @@ class Resolver:
                 model=self.model,
             )
         return self.bind(value)
-
-
-def is_expression(value: Any) -> bool:
-    """Whether ``value`` is an expression (resolved by the query layer, not bound as is)."""
-    return isinstance(value, BaseExpression)
 
 
 class BaseExpression(ABC):
