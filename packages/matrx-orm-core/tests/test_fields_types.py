@@ -526,3 +526,22 @@ def test_raw_json_is_stored_as_the_value_it_encodes() -> None:
         RawJSON({"a": 1})  # type: ignore[arg-type]
     assert RawJSON("1") == RawJSON("1")
     assert repr(RawJSON("1")) == "RawJSON('1')"
+
+
+@pytest.mark.parametrize(
+    "lookup", ["tags__in", "tags__not_in", "tags__contains", "nums__icontains"]
+)
+async def test_array_lookups_that_cannot_apply_are_rejected_before_sql(
+    recording_db: Recorder, lookup: str
+) -> None:
+    value: Any = [["a"]] if lookup.endswith("in") else "a"
+    with pytest.raises(FieldError, match="does not apply to the array field"):
+        await Kit.filter(**{lookup: value}).all()
+    assert recording_db.statements == []
+
+
+async def test_whole_array_comparison_is_one_bound_parameter(recording_db: Recorder) -> None:
+    recording_db.add_result(rows=[])
+    await Kit.filter(tags=("a", "b")).all()
+    (statement,) = recording_db.statements
+    assert statement.params == (["a", "b"],)

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from matrx_orm_core.fields.array import ArrayField
 from matrx_orm_core.fields.json import JSONField
 from matrx_orm_core.models import _persistence as _p
 from matrx_orm_core.sql import (
@@ -231,6 +232,14 @@ def prepare_condition(cls: type[Model], key: str, value: Any, operation: str) ->
         ValidationError: The value does not suit the lookup or the field.
     """
     name, op = _split(cls, key, operation)
+    if (op in ("in", "not_in") or op in _LIKE) and isinstance(cls._meta.fields[name], ArrayField):
+        raise _p.field_error(
+            cls,
+            name,
+            f"{cls.__name__}.{operation}(): __{op} does not apply to the array field "
+            f"{cls.__name__}.{name}. Compare whole arrays with {name}=[...] or {name}__ne=[...]; "
+            "test elements with raw SQL (= ANY, @>).",
+        )
     if op in ("exact", "eq"):
         if value is None:
             return Condition(name, "isnull", ())
