@@ -177,6 +177,9 @@ def test_edited_applied_file_is_named(project: tuple[Path, str]) -> None:
     assert cli(folder, url, "migrate", *base).returncode == 0
     path = folder / "migrations" / "0001_initial.py"
     path.write_text(path.read_text() + "\n# edited\n")
+    status = cli(folder, url, "status", *base)
+    assert "[x] 0001_initial  (file changed since it was applied)" in status.stdout
+    assert "1 changed (migrate will refuse to run)" in status.stdout
     result = cli(folder, url, "migrate", *base)
     assert result.returncode == 1
     assert "modified after being applied" in result.stderr

@@ -15,6 +15,8 @@ import click
 
 from matrx_orm_core import AsyncDatabaseManager
 from matrx_orm_migrations import (
+    MigrationDB,
+    MigrationExecutor,
     create_empty,
     makemigrations,
     migrate,
@@ -320,21 +322,34 @@ _MARKS = {
 @cli.command(name="status", epilog=EXIT_CODES)
 @_common_options
 def status_command(**kwargs: Any) -> None:
-    """List migrations: [x] applied, [ ] pending, [?] applied but the file is missing."""
+    """List migrations: [x] applied, [ ] pending, [?] applied but the file is missing.
+
+    An applied file that changed since is flagged (migrate would refuse to run).
+    """
     common = _common(kwargs)
-    result = _run(common, lambda db: migration_status(db, common.migrations_dir))
+    result, modified = _run(common, lambda db: _status(db, common.migrations_dir))
     if not result:
         echo("  No migrations found.")
         return
     for name, state in result.items():
         mark, colour = _MARKS[state]
         suffix = "  (applied, file missing)" if state == "missing" else ""
+        if name in modified:
+            suffix = "  " + style("(file changed since it was applied)", "red")
         echo(f"  {style(mark, colour, bold=True)} {name}{suffix}")
     counts = {state: sum(1 for s in result.values() if s == state) for state in _MARKS}
     summary = f"{counts['applied']} applied, {counts['pending']} pending"
     if counts["missing"]:
         summary += f", {counts['missing']} missing"
+    if modified:
+        summary += f", {len(modified)} changed (migrate will refuse to run)"
     echo(summary + ".")
+
+
+async def _status(database: str, migrations_dir: Path) -> tuple[dict[str, str], set[str]]:
+    executor = MigrationExecutor(MigrationDB(database), migrations_dir)
+    result = await migration_status(database, migrations_dir)
+    return dict(result), set(await executor.modified())
 
 
 @cli.command(name="create_empty", epilog=EXIT_CODES)

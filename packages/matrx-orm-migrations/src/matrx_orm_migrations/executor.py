@@ -131,6 +131,16 @@ class MigrationExecutor:
                 result[record.name] = "missing"
         return result
 
+    async def modified(self) -> list[str]:
+        """Applied migrations whose file changed since (``migrate`` would stop on them).
+
+        Read-only, like :meth:`status`.
+        """
+        if not await self.state.table_exists():
+            return []
+        checksums = {name: m.checksum for name, m in self.loader.migrations.items()}
+        return await self.state.verify_checksums(checksums)
+
     async def pending(self) -> list[str]:
         """Names of the files not applied yet, in the order ``migrate`` would apply them."""
         order = self.loader.resolve_order()
