@@ -203,6 +203,10 @@ def test_invalid_identifiers_raise_migration_error(name: str) -> None:
         ("0, evil text", "top-level ','"),
         ("   ", "non-empty"),
         ("a\x00b", "NUL"),
+        # Read as a plain constant, 'a\' ends at the second quote and the ';' is SQL: a scanner
+        # that took xe'...' for an E'' string would hide it. Refused either way.
+        ("xe'a\\'; DROP TABLE t; --'", "backslash"),
+        ("'a\\b'", "backslash in a '...' constant"),
     ],
 )
 def test_check_expression_rejects(expr: str, problem: str) -> None:
@@ -219,6 +223,7 @@ def test_check_expression_rejects(expr: str, problem: str) -> None:
         "E'it\\'s; fine'",
         '"odd;name" IS NOT NULL',
         "price >= 0 AND price < 100",
+        "name <> E'a\\\\b\\'c'",
     ],
 )
 def test_check_expression_accepts(expr: str) -> None:

@@ -19,6 +19,8 @@ from decimal import Decimal, InvalidOperation
 from matrx_orm_core._quoting import quote_ident, quote_literal
 from matrx_orm_core.exceptions import FieldError, MigrationError
 
+from ._exprtext import ScanProblem, outside_quotes
+
 __all__ = [
     "KNOWN_TYPES",
     "ORM_TO_PG",
@@ -257,39 +259,12 @@ def orm_type_to_pg(label: str) -> str:
 
 
 def _scan(expr: str) -> list[tuple[int, int]]:
-    """(index, depth) of every character outside quotes, string constants and comments."""
-    out: list[tuple[int, int]] = []
-    depth = 0
-    i, n = 0, len(expr)
-    while i < n:
-        ch = expr[i]
-        if ch in "'\"":
-            backslash = (
-                ch == "'"
-                and i > 0
-                and expr[i - 1] in "eE"
-                and (i < 2 or not (expr[i - 2].isalnum() or expr[i - 2] == "_"))
-            )
-            j = i + 1
-            while j < n:
-                if backslash and expr[j] == "\\":
-                    j += 2
-                    continue
-                if expr[j] == ch:
-                    if j + 1 < n and expr[j + 1] == ch:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            i = j + 1
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        out.append((i, depth))
-        i += 1
-    return out
+    """(index, depth) of every character outside quoted text (server spelling; see
+    :func:`._exprtext.outside_quotes`); ``[]`` for text that does not scan."""
+    try:
+        return outside_quotes(expr, strict=False)
+    except ScanProblem:
+        return []
 
 
 def _strip_cast(expr: str) -> str | None:

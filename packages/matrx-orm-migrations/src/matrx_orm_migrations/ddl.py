@@ -17,6 +17,7 @@ from matrx_orm_core._quoting import quote_ident, quote_literal
 from matrx_orm_core.exceptions import FieldError, MigrationError, ValidationError
 from matrx_orm_core.models._naming import shorten_identifier
 
+from ._exprtext import SQLExpression, check_expression
 from ._types import normalize_type, serial_base
 
 __all__ = [
@@ -38,20 +39,6 @@ __all__ = [
 REFERENTIAL_ACTIONS = frozenset({"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION"})
 _INDEX_METHODS = frozenset({"btree", "hash", "gist", "gin", "spgist", "brin"})
 _CONSTRAINT_TYPES = frozenset({"PRIMARY KEY", "UNIQUE", "CHECK", "FOREIGN KEY", "EXCLUDE"})
-
-
-class SQLExpression(str):
-    """SQL text meant as an expression, not a value: ``db_default=SQLExpression("now()")``.
-
-    A plain ``str`` given as a field's ``db_default`` is a text value (written as a quoted
-    literal); wrap SQL in this class to have it written as is. It is still checked by
-    :func:`check_expression` before it reaches DDL.
-    """
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return f"SQLExpression({str.__repr__(self)})"
 
 
 def qident(name: str, what: str = "identifier") -> str:
@@ -92,76 +79,6 @@ def literal(value: object, what: str = "value") -> str:
 def constraint_name(*parts: str) -> str:
     """Join ``parts`` with ``_`` and cap the result at 63 bytes with a hash suffix."""
     return shorten_identifier("_".join(parts))
-
-
-def check_expression(expr: str, what: str, *, allow_list: bool = False) -> str:
-    """Check that ``expr`` is one self-contained SQL expression and return it stripped.
-
-    Args:
-        expr: expression text (a CHECK condition, an index predicate, a default expression).
-        what: what it is, for the message (``"CHECK of post.ck_price"``).
-        allow_list: accept top-level commas (a column list such as ``"a", "b"``).
-
-    Raises:
-        MigrationError: empty text, NUL, ``;``, a comment, a ``$`` (parameters and dollar
-            quoting are not allowed in DDL expressions), a comma or parenthesis that would
-            leave the expression, or an unterminated quote.
-    """
-    if not isinstance(expr, str) or not expr.strip():
-        raise MigrationError(message=f"{what}: the SQL expression must be non-empty text.")
-    text = expr.strip()
-    problem = _expression_problem(text, allow_list)
-    if problem is not None:
-        raise MigrationError(
-            message=f"{what}: {problem}; refused before any SQL was sent. Write one SQL "
-            "expression (string constants in single quotes) without ';', comments or '$'.",
-            details={"expression": expr},
-        )
-    return text
-
-
-def _expression_problem(text: str, allow_list: bool) -> str | None:
-    depth = 0
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "\x00":
-            return "the expression contains a NUL character"
-        if ch in "'\"":
-            backslash = ch == "'" and i > 0 and text[i - 1] in "eE"
-            j = i + 1
-            while True:
-                if j >= n:
-                    return "the expression has an unterminated quote"
-                if backslash and text[j] == "\\":
-                    j += 2
-                    continue
-                if text[j] == ch:
-                    if j + 1 < n and text[j + 1] == ch:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            i = j + 1
-            continue
-        if ch == ";":
-            return "the expression contains ';'"
-        if ch == "$":
-            return "the expression contains '$'"
-        if text.startswith("--", i) or text.startswith("/*", i):
-            return "the expression contains a comment"
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                return "the expression closes a parenthesis it did not open"
-        elif ch == "," and depth == 0 and not allow_list:
-            return "the expression contains a top-level ','"
-        i += 1
-    if depth != 0:
-        return "the expression leaves a parenthesis open"
-    return None
 
 
 def _action(value: str | None, what: str) -> str | None:
