@@ -795,3 +795,21 @@ def test_expression_nodes_refuse_raw_operators_and_function_names() -> None:
         Call("lower(x); --")
     with pytest.raises(TypeError):
         F("views") ** 2  # type: ignore[operator]
+
+
+async def test_model_get_and_get_or_none_take_q(recording_db: Recorder) -> None:
+    row = {"id": 1, "name": "a", "role": "r", "views": 9, "created": None, "updated": None}
+    recording_db.add_result(rows=[row])
+    recording_db.add_result(rows=[])
+    recording_db.add_result(rows=[row])
+    assert (await XUser.get(Q(role="r") | Q(views=9))).id == 1
+    assert await XUser.get_or_none(Q(role="zz"), views=1) is None
+    assert (await XUser.get(False, Q(role="r"))).id == 1
+    q_where = '("role" = $1 OR "views" = $2)'
+    assert recording_db.statements == [
+        (sel(q_where, " LIMIT $3"), ("r", 9, 2)),
+        (sel('("role" = $1 AND "views" = $2)', " LIMIT $3"), ("zz", 1, 2)),
+        (sel('"role" = $1', " LIMIT $2"), ("r", 2)),
+    ]
+    with pytest.raises(QueryUsageError, match="positional arguments must be Q"):
+        await XUser.get("nope")

@@ -162,22 +162,28 @@ class Model(metaclass=ModelMeta):
         return await _p.create(cls, kwargs)
 
     @classmethod
-    async def get(cls, use_cache: bool = True, **filters: Any) -> Self:
+    async def get(cls, use_cache: Any = True, *conditions: Any, **filters: Any) -> Self:
         """Return the one row matching ``filters``: ``field=value`` (``None`` matches NULL) or
         ``field__op=value`` lookups; the cache is asked only when every key is a plain field.
+        ``Q``/``Exists`` conditions may be passed positionally (``User.get(Q(a=1) | Q(b=2))``);
+        such a query always goes to the database.
 
         Raises:
             FieldError: Unknown field name or lookup (nothing sent).
             DoesNotExist: No row (``cls.DoesNotExist``).
             MultipleObjectsReturned: Several rows (``cls.MultipleObjectsReturned``).
         """
+        if conditions or type(use_cache) is not bool:
+            return await _expr.get_with_conditions(cls, use_cache, conditions, filters)
         return await _p.get(cls, use_cache, filters)
 
     @classmethod
-    async def get_or_none(cls, use_cache: bool = True, **filters: Any) -> Self | None:
+    async def get_or_none(
+        cls, use_cache: Any = True, *conditions: Any, **filters: Any
+    ) -> Self | None:
         """Like ``get`` but returns ``None`` when no row matches (other errors propagate)."""
         try:
-            return await _p.get(cls, use_cache, filters)
+            return await cls.get(use_cache, *conditions, **filters)
         except DoesNotExist:
             return None
 

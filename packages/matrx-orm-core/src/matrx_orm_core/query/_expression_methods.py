@@ -30,9 +30,10 @@ if TYPE_CHECKING:
     from .builder import QueryBuilder
     from .compiler import WhereShape
 
-__all__ = ["ExprState", "ExpressionMethods", "has_expression"]
+__all__ = ["ExprState", "ExpressionMethods", "get_with_conditions", "has_expression"]
 
 T = TypeVar("T")
+M = TypeVar("M", bound="Model")
 
 
 class ExprState(NamedTuple):
@@ -525,3 +526,21 @@ class ExpressionMethods:
             data = instance.__dict__
             data["_extra_data"] = {alias: data.get(alias) for alias in aliases}
         return instances
+
+
+async def get_with_conditions(
+    cls: type[M], first: Any, conditions: tuple[Any, ...], filters: Mapping[str, Any]
+) -> M:
+    """``Model.get(Q(...), ...)``: positional conditions (the first one arrives in the
+    ``use_cache`` slot), always answered by the database.
+
+    Raises:
+        QueryUsageError: A positional argument that is not Q or Exists (``use_cache`` must be a
+            bool).
+    """
+    from .builder import QueryBuilder
+
+    if type(first) is not bool:
+        conditions = (first, *conditions)
+    qb: QueryBuilder[M] = QueryBuilder(cls)._filter_expr(conditions, filters, False, "get")
+    return await qb.get()
