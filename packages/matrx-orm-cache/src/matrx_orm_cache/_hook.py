@@ -105,7 +105,7 @@ class StateCache:
         if not ready and not settings.get_settings().enabled:
             return hooks.MISS
         state = self.state(model)
-        found = state.find(**lookup) if ready else MISSING
+        found = state.find_mapping(lookup) if ready else MISSING
         if found is MISSING:
             _read_token.set((state, state.generation))
             return hooks.MISS

@@ -23,10 +23,13 @@ MISSING: Any = object()
 """Returned by :meth:`ModelState.find` when the cache cannot answer the lookup."""
 
 _MUTABLE = (list, dict, set, bytearray)
+_PLAIN = frozenset({int, str})
 
 
 def _norm(value: Any) -> Any:
     """A lookup value in the form rows hold it (UUIDField values are ``str``)."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, uuid.UUID):
         return str(value)
     return value
@@ -61,6 +64,8 @@ class ModelState:
         )
         self._cache: OrderedDict[Any, dict[str, Any]] = OrderedDict()
         self._cache_times: dict[Any, float] = {}
+        self._mutable: dict[Any, tuple[str, ...]] = {}
+        """Per cached key, the fields holding mutable values (copied on every hit)."""
         self._index: dict[str, dict[Any, Any]] = {name: {} for name in self._unique}
         self._subscriptions: list[Any] = []
         self.generation = 0
@@ -94,45 +99,64 @@ class ModelState:
         return settings.now() - cached_at > self.timeout
 
     def _find_in_cache(self, **kw: Any) -> Any:
+        """The cache key answering an equality lookup, or ``MISSING``."""
+        return self._locate(kw)
+
+    def _locate(self, kw: Mapping[str, Any]) -> Any:
         """The cache key answering an equality lookup, or ``MISSING``.
 
         Answers lookups that name every primary key, or exactly one unique field; other keys in
         the lookup must equal the cached values, or the cache does not answer.
         """
-        key = self._get_cache_key(**kw)
-        if key is MISSING:
-            unique = [name for name in kw if name in self._index]
-            if not unique:
-                return MISSING
+        pk_names = self._pk_names
+        if len(kw) == 1 and len(pk_names) == 1 and pk_names[0] in kw:
+            key = _norm(kw[pk_names[0]])  # the common case: get(id=...)
             try:
-                key = self._index[unique[0]].get(_norm(kw[unique[0]]), MISSING)
-            except TypeError:  # an unhashable value: not a plain equality lookup
+                snapshot = self._cache.get(key)
+            except TypeError:
                 return MISSING
+            if snapshot is None:
+                return MISSING
+        else:
+            key = self._get_cache_key(**kw)
             if key is MISSING:
+                unique = [name for name in kw if name in self._index]
+                if not unique:
+                    return MISSING
+                try:
+                    key = self._index[unique[0]].get(_norm(kw[unique[0]]), MISSING)
+                except TypeError:  # an unhashable value: not a plain equality lookup
+                    return MISSING
+                if key is MISSING:
+                    return MISSING
+            try:
+                snapshot = self._cache.get(key)
+            except TypeError:
                 return MISSING
-        try:
-            snapshot = self._cache.get(key)
-        except TypeError:
-            return MISSING
-        if snapshot is None:
-            return MISSING
-        for name, value in kw.items():
-            if name not in snapshot or snapshot[name] != _norm(value):
+            if snapshot is None:
                 return MISSING
-        if self._is_stale(key):
+            for name, value in kw.items():
+                if name not in snapshot or snapshot[name] != _norm(value):
+                    return MISSING
+        cached_at = self._cache_times.get(key)
+        if cached_at is None or settings.now() - cached_at > self.timeout:
             self._drop(key)
             return MISSING
         return key
 
     def find(self, **kw: Any) -> Any:
-        """A fresh copy of the cached row matching ``kw``, or ``MISSING`` (not counted)."""
-        key = self._find_in_cache(**kw)
+        """A fresh copy of the cached row matching ``kw``, or ``MISSING``."""
+        return self.find_mapping(kw)
+
+    def find_mapping(self, kw: Mapping[str, Any]) -> Any:
+        """:meth:`find` with the lookup as a mapping (the hook's hot path)."""
+        key = self._locate(kw)
         if key is MISSING:
             self.misses += 1
             return MISSING
         self.hits += 1
         self._cache.move_to_end(key)
-        return self._build(self._cache[key])
+        return self._build(key)
 
     async def get(self, **kw: Any) -> Any:
         """The cached row matching ``kw`` (a copy), or ``None``.
@@ -150,17 +174,18 @@ class ModelState:
     def get_all_cached(self) -> list[Any]:
         """Copies of every fresh cached row (least recently used first)."""
         fresh = [key for key in list(self._cache) if not self._is_stale(key)]
-        return [self._build(self._cache[key]) for key in fresh]
+        return [self._build(key) for key in fresh]
 
     def count(self) -> int:
         """The number of rows held (stale rows included until they are next touched)."""
         return len(self._cache)
 
-    def _build(self, snapshot: Mapping[str, Any]) -> Any:
+    def _build(self, key: Any) -> Any:
         obj: Any = object.__new__(self.model)
         data = obj.__dict__
-        for name, value in snapshot.items():
-            data[name] = _copy_value(value)
+        data.update(self._cache[key])
+        for name in self._mutable.get(key, ()):
+            data[name] = copy.deepcopy(data[name])
         data["_persisted"] = True
         return obj
 
@@ -194,6 +219,11 @@ class ModelState:
             self._unindex(key, old)
         self._cache[key] = snap
         self._cache_times[key] = settings.now()
+        mutable = tuple(name for name, value in snap.items() if isinstance(value, _MUTABLE))
+        if mutable:
+            self._mutable[key] = mutable
+        else:
+            self._mutable.pop(key, None)
         for name in self._unique:
             value = snap.get(name)
             if value is not None:
@@ -237,6 +267,7 @@ class ModelState:
         except TypeError:
             return False
         self._cache_times.pop(key, None)
+        self._mutable.pop(key, None)
         if snap is None:
             return False
         self._unindex(key, snap)
@@ -260,6 +291,7 @@ class ModelState:
         self.generation += 1
         self._cache.clear()
         self._cache_times.clear()
+        self._mutable.clear()
         for index in self._index.values():
             index.clear()
 
