@@ -15,11 +15,10 @@ from matrx_orm_core import _caching, _execution, hooks
 from matrx_orm_core.exceptions import QueryError, QueryUsageError
 from matrx_orm_core.models import _locking
 from matrx_orm_core.models import _persistence as _p
-from matrx_orm_core.sql import And, Not, SQLNode
 
-from ._sqlnodes import ExprLeaf, Shift
+from ._sqlnodes import ExprLeaf
 from .compiler import Extras, QueryShape, build_node, compile_query
-from .conditions import condition, lookup_node
+from .conditions import resolve_filters
 from .cte import CTE
 from .expressions import Annotation, BaseExpression, OrderedExpression, Resolver, check_alias
 
@@ -52,68 +51,6 @@ def has_expression(lookups: Mapping[str, Any]) -> bool:
         if isinstance(value, BaseExpression):
             return True
     return False
-
-
-def _resolve_filters(
-    cls: type[Model],
-    items: Sequence[Any],
-    lookups: Mapping[str, Any],
-    annotations: Mapping[str, Annotation],
-    negated: bool,
-    operation: str,
-) -> tuple[list[ExprLeaf], list[ExprLeaf], frozenset[str]]:
-    """``(where leaves, having leaves, outer refs)`` of positional Q/Exists and lookups.
-
-    A condition that reads an aggregate goes to HAVING; a window cannot be filtered on.
-    A negated group (``exclude``) is one condition, so it cannot mix the two.
-    """
-    pieces: list[tuple[Any, Any, bool]] = [(item, None, True) for item in items]
-    pieces += [(key, value, False) for key, value in lookups.items()]
-    resolvers: list[Resolver] = []
-    nodes: list[SQLNode] = []
-    for item, value, positional in pieces:
-        resolver = Resolver(cls, operation, annotations)
-        node = condition(resolver, item) if positional else lookup_node(resolver, item, value)
-        if resolver.window:
-            raise QueryError(
-                message=(
-                    f"{cls.__name__}.{operation}(): a window function cannot be filtered on in "
-                    "the same query (SQL computes windows after WHERE and HAVING); filter on it "
-                    "from an outer query, e.g. with a CTE"
-                ),
-                model=cls,
-            )
-        resolvers.append(resolver)
-        nodes.append(node)
-    outer = frozenset().union(*[r.outer_refs for r in resolvers]) if resolvers else frozenset()
-    if not negated:
-        where = [
-            ExprLeaf(n, tuple(r.values))
-            for n, r in zip(nodes, resolvers, strict=True)
-            if not r.aggregate
-        ]
-        having = [
-            ExprLeaf(n, tuple(r.values))
-            for n, r in zip(nodes, resolvers, strict=True)
-            if r.aggregate
-        ]
-        return where, having, outer
-    kinds = {r.aggregate for r in resolvers}
-    if len(kinds) > 1:
-        raise QueryError(
-            message=(
-                f"{cls.__name__}.{operation}(): one exclude() cannot mix conditions on aggregates "
-                "with conditions on columns; split it into two exclude() calls"
-            ),
-            model=cls,
-        )
-    values: list[Any] = []
-    shifted: list[SQLNode] = []
-    for node, resolver in zip(nodes, resolvers, strict=True):
-        shifted.append(Shift(node, len(values), len(resolver.values)))
-        values.extend(resolver.values)
-    leaf = ExprLeaf(Not(And(tuple(shifted))), tuple(values))
-    return ([], [leaf], outer) if kinds == {True} else ([leaf], [], outer)
 
 
 class ExpressionMethods:
@@ -164,7 +101,7 @@ class ExpressionMethods:
     ) -> QueryBuilder[Any]:
         """``filter``/``exclude`` with Q objects or expression values."""
         cls = self.model_cls
-        where, having, outer = _resolve_filters(
+        where, having, outer = resolve_filters(
             cls, items, lookups, self._annotations(), negated, operation
         )
         clone = self._clone()
@@ -199,7 +136,7 @@ class ExpressionMethods:
             FieldError: Unknown field, annotation or lookup.
         """
         cls = self.model_cls
-        where, having, outer = _resolve_filters(
+        where, having, outer = resolve_filters(
             cls, conditions, lookups, self._annotations(), False, "having"
         )
         state = self._state

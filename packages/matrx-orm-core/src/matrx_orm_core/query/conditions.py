@@ -2,22 +2,26 @@
 is an expression (``views__gt=F("id")``, ``id__in=Subquery(qs)``).
 
 Plain lookups on fields are prepared by ``lookups.prepare_condition`` exactly as keyword
-filters are, then rendered through the same ``condition_node``.
+filters are, then rendered through the same ``condition_node``. `resolve_filters` sorts the
+conditions of one ``filter()``/``exclude()``/``having()`` call into WHERE and HAVING leaves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from matrx_orm_core.exceptions import QueryUsageError, ValidationError
-from matrx_orm_core.sql import ColumnRef, Compare, SQLNode
+from matrx_orm_core.exceptions import QueryError, QueryUsageError, ValidationError
+from matrx_orm_core.sql import And, ColumnRef, Compare, Not, SQLNode
 
-from ._sqlnodes import InQuery
-from .expressions import BaseExpression, Exists, Q, Resolver, Subquery
+from ._sqlnodes import ExprLeaf, InQuery, Shift
+from .expressions import Annotation, BaseExpression, Exists, Q, Resolver, Subquery
 from .lookups import LOOKUPS, condition_node, like_escape, prepare_condition
 
-__all__ = ["condition", "lookup_node"]
+if TYPE_CHECKING:
+    from matrx_orm_core.models.base import Model
+
+__all__ = ["condition", "lookup_node", "resolve_filters"]
 
 _COMPARE = {"exact": "=", "eq": "=", "ne": "!=", "exclude": "!=", "gt": ">", "gte": ">="}
 _COMPARE.update({"lt": "<", "lte": "<="})
@@ -134,3 +138,65 @@ def lookup_node(resolver: Resolver, key: str, value: Any) -> SQLNode:
         return _expression_lookup(resolver, name, op, value, key)
     prepared = prepare_condition(resolver.model, key, value, resolver.operation)
     return condition_node(prepared.field, prepared.variant, _slots(resolver, prepared.values))
+
+
+def resolve_filters(
+    cls: type[Model],
+    items: Sequence[Any],
+    lookups: Mapping[str, Any],
+    annotations: Mapping[str, Annotation],
+    negated: bool,
+    operation: str,
+) -> tuple[list[ExprLeaf], list[ExprLeaf], frozenset[str]]:
+    """``(where leaves, having leaves, outer refs)`` of positional Q/Exists and lookups.
+
+    A condition that reads an aggregate goes to HAVING; a window cannot be filtered on.
+    A negated group (``exclude``) is one condition, so it cannot mix the two.
+    """
+    pieces: list[tuple[Any, Any, bool]] = [(item, None, True) for item in items]
+    pieces += [(key, value, False) for key, value in lookups.items()]
+    resolvers: list[Resolver] = []
+    nodes: list[SQLNode] = []
+    for item, value, positional in pieces:
+        resolver = Resolver(cls, operation, annotations)
+        node = condition(resolver, item) if positional else lookup_node(resolver, item, value)
+        if resolver.window:
+            raise QueryError(
+                message=(
+                    f"{cls.__name__}.{operation}(): a window function cannot be filtered on in "
+                    "the same query (SQL computes windows after WHERE and HAVING); filter on it "
+                    "from an outer query, e.g. with a CTE"
+                ),
+                model=cls,
+            )
+        resolvers.append(resolver)
+        nodes.append(node)
+    outer = frozenset().union(*[r.outer_refs for r in resolvers]) if resolvers else frozenset()
+    if not negated:
+        where = [
+            ExprLeaf(n, tuple(r.values))
+            for n, r in zip(nodes, resolvers, strict=True)
+            if not r.aggregate
+        ]
+        having = [
+            ExprLeaf(n, tuple(r.values))
+            for n, r in zip(nodes, resolvers, strict=True)
+            if r.aggregate
+        ]
+        return where, having, outer
+    kinds = {r.aggregate for r in resolvers}
+    if len(kinds) > 1:
+        raise QueryError(
+            message=(
+                f"{cls.__name__}.{operation}(): one exclude() cannot mix conditions on aggregates "
+                "with conditions on columns; split it into two exclude() calls"
+            ),
+            model=cls,
+        )
+    values: list[Any] = []
+    shifted: list[SQLNode] = []
+    for node, resolver in zip(nodes, resolvers, strict=True):
+        shifted.append(Shift(node, len(values), len(resolver.values)))
+        values.extend(resolver.values)
+    leaf = ExprLeaf(Not(And(tuple(shifted))), tuple(values))
+    return ([], [leaf], outer) if kinds == {True} else ([leaf], [], outer)
