@@ -22,9 +22,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from matrx_orm_core import Func
 from matrx_orm_core.exceptions import ConfigurationError, FieldError, MigrationError
 from matrx_orm_core.fields import EnumField, Field
-from matrx_orm_core.query.functions import Func
 
 from ._types import normalize_type, serial_base
 from .ddl import (
