@@ -320,8 +320,12 @@ def test_unused_enum_dropped_only_with_allow_drop() -> None:
 
 
 def test_unknown_operation_type() -> None:
+    op = Operation("rename_everything", "t")  # API.md §5.7: the error comes from the SQL
+    assert op.description == "rename_everything on t"
     with pytest.raises(MigrationError, match="Unknown operation type: rename_everything"):
-        Operation("rename_everything", "t")
+        op.to_up_sql()
+    with pytest.raises(MigrationError, match="Unknown operation type: rename_everything"):
+        op.to_down_sql()
 
 
 def test_identity_and_generated_columns_render() -> None:

@@ -169,10 +169,6 @@ class Operation:
     schema: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        if self.op_type not in OPERATION_TYPES:
-            raise MigrationError(message=f"Unknown operation type: {self.op_type}")
-
     @property
     def skipped(self) -> bool:
         """True for a drop written as a comment because ``allow_drop`` was not given."""
@@ -214,7 +210,7 @@ class Operation:
             "drop_constraint": f"Drop constraint {_name(d.get('constraint'))} on {name}",
             "add_foreign_key": f"Add foreign key {_name(d.get('fk'))} on {name}",
             "drop_foreign_key": f"Drop foreign key {_name(d.get('fk'))} on {name}",
-        }[self.op_type]
+        }.get(self.op_type, f"{self.op_type} on {name}")
         return text + (" (skipped: allow_drop not set)" if self.skipped else "")
 
     def __str__(self) -> str:
@@ -250,6 +246,11 @@ class Operation:
         d = self.details
         schema = self.schema
         kind = self.op_type
+        if kind not in OPERATION_TYPES:
+            raise MigrationError(
+                message=f"Unknown operation type: {kind}",
+                details={"operation": kind, "table": self.table},
+            )
         if kind in ("create_table", "drop_table"):
             table: Table = d["table"]
             create = create_table_sql(table)
