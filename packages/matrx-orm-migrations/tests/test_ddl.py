@@ -27,7 +27,7 @@ def test_column_def_to_sql_every_clause() -> None:
     )
     assert column.to_sql() == (
         '"author_id" uuid NOT NULL UNIQUE DEFAULT gen_random_uuid() '
-        'REFERENCES "app"."user" ("id") ON DELETE CASCADE ON UPDATE SET NULL'
+        'REFERENCES "app"."user"("id") ON DELETE CASCADE ON UPDATE SET NULL'
     )
     # NOT NULL and UNIQUE are left out for a primary key.
     assert ColumnDef("id", "serial", nullable=False, primary_key=True, unique=True).to_sql() == (
@@ -36,7 +36,7 @@ def test_column_def_to_sql_every_clause() -> None:
     assert ColumnDef("n", "varchar(20)").to_sql() == '"n" character varying(20)'
     named = ForeignKeyDef("t", "id", constraint_name="fk_x")
     assert ColumnDef("t_id", "int8", references=named).to_sql() == (
-        '"t_id" bigint CONSTRAINT "fk_x" REFERENCES "t" ("id")'
+        '"t_id" bigint CONSTRAINT "fk_x" REFERENCES "t"("id")'
     )
 
 
@@ -130,7 +130,7 @@ def test_constraints_and_foreign_keys() -> None:
     fk = ForeignKeyDef("user", "id", on_delete="SET NULL")
     assert G.add_foreign_key("post", fk, "author_id") == (
         'ALTER TABLE "post" ADD CONSTRAINT "fk_post_author_id_user_id" FOREIGN KEY ("author_id") '
-        'REFERENCES "user" ("id") ON DELETE SET NULL'
+        'REFERENCES "user"("id") ON DELETE SET NULL'
     )
     assert G.drop_foreign_key("post", "fk_post_author_id_user_id") == (
         'ALTER TABLE "post" DROP CONSTRAINT IF EXISTS "fk_post_author_id_user_id"'

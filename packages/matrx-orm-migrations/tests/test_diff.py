@@ -75,7 +75,7 @@ def test_create_tables_referenced_first_with_exact_sql() -> None:
         '    CONSTRAINT "post_title_key" UNIQUE ("title"),\n'
         '    CONSTRAINT "post_title_check" CHECK (length(title) > 0),\n'
         '    CONSTRAINT "fk_post_author_id_user_id" FOREIGN KEY ("author_id") '
-        'REFERENCES "app"."user" ("id") ON DELETE CASCADE ON UPDATE NO ACTION\n'
+        'REFERENCES "app"."user"("id") ON DELETE CASCADE ON UPDATE NO ACTION\n'
         ")",
         'CREATE INDEX IF NOT EXISTS "idx_post_author_id" ON "app"."post" ("author_id")',
     ]
@@ -124,7 +124,7 @@ def test_foreign_key_cycle_is_added_after_both_tables() -> None:
     assert ops[0].details["table"].foreign_keys == ()
     up, down = sql(ops[2:])
     assert up == [
-        'ALTER TABLE "app"."b" ADD CONSTRAINT "fk_b_a" FOREIGN KEY ("a_id") REFERENCES "app"."a" '
+        'ALTER TABLE "app"."b" ADD CONSTRAINT "fk_b_a" FOREIGN KEY ("a_id") REFERENCES "app"."a"'
         '("id") ON DELETE NO ACTION ON UPDATE NO ACTION'
     ]
     assert down == ['ALTER TABLE "app"."b" DROP CONSTRAINT IF EXISTS "fk_b_a"']
@@ -219,7 +219,7 @@ def test_constraint_index_and_foreign_key_changes() -> None:
         'ALTER TABLE "app"."post" ADD CONSTRAINT "post_title_check" CHECK (length(title) > 0)',
         'CREATE UNIQUE INDEX IF NOT EXISTS "idx_post_title" ON "app"."post" ("title") WHERE id > 0',
         'ALTER TABLE "app"."post" ADD CONSTRAINT "fk_post_author_id_user_id" FOREIGN KEY '
-        '("author_id") REFERENCES "app"."user" ("id") ON DELETE SET NULL ON UPDATE NO ACTION',
+        '("author_id") REFERENCES "app"."user"("id") ON DELETE SET NULL ON UPDATE NO ACTION',
     ]
     assert (
         up[:4]
@@ -236,7 +236,7 @@ def test_constraint_index_and_foreign_key_changes() -> None:
     )
     assert down[-1] == (
         'ALTER TABLE "app"."post" ADD CONSTRAINT "fk_post_author_id_user_id" FOREIGN KEY '
-        '("author_id") REFERENCES "app"."user" ("id") ON DELETE CASCADE ON UPDATE NO ACTION'
+        '("author_id") REFERENCES "app"."user"("id") ON DELETE CASCADE ON UPDATE NO ACTION'
     )
     assert 'CREATE INDEX IF NOT EXISTS "stale_idx" ON "app"."post" ("title")' in down
 

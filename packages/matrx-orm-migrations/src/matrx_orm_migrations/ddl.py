@@ -120,9 +120,9 @@ class ForeignKeyDef:
     schema: str | None = None
 
     def references_sql(self, columns: Sequence[str] | None = None) -> str:
-        """``REFERENCES "schema"."table" ("column") [ON DELETE x] [ON UPDATE y]``."""
+        """``REFERENCES "schema"."table"("column") [ON DELETE x] [ON UPDATE y]``."""
         target = columns if columns is not None else (self.column,)
-        sql = f"REFERENCES {qualified(self.table, self.schema)} ({_columns(target)})"
+        sql = f"REFERENCES {qualified(self.table, self.schema)}({_columns(target)})"
         on_delete = _action(self.on_delete, "ON DELETE")
         on_update = _action(self.on_update, "ON UPDATE")
         if on_delete:
