@@ -24,6 +24,7 @@ from matrx_orm import (
 )
 from matrx_orm.migrations import MigrationDB
 from matrx_orm_core import hooks
+from matrx_orm_core.query import _prefetch_methods, _results
 from matrx_orm_core.testing import assert_num_queries, count_queries
 from matrx_orm_relations import ensure_m2m_tables, prefetch_related_objects
 
@@ -274,3 +275,28 @@ async def test_inside_a_transaction_queries_run_one_after_another(blog: dict[str
     assert counted.count == 4
     assert len(posts) == POSTS
     assert all(p.get_related("author") is not None for p in posts)
+
+
+async def test_streaming_prefetches_too(blog: dict[str, Any]) -> None:
+    async with assert_num_queries(3):
+        titles = [
+            (post.title, len(post.get_related("tags")), post.get_related("author").name)
+            async for post in PfPost.filter().order_by("title").prefetch_related("tags", "author")
+        ]
+    assert len(titles) == POSTS
+    assert titles[0] == ("p000", 3, "a0")
+
+
+async def test_streaming_inside_a_transaction_uses_the_cursor_and_prefetches(
+    blog: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # small chunks: the prefetch queries run while the cursor is still open
+    monkeypatch.setattr(_results, "CHUNK_SIZE", 30)
+    monkeypatch.setattr(_prefetch_methods, "CHUNK_SIZE", 30)
+    async with transaction(DB):
+        rows = [
+            (post.title, len(post.get_related("comments")))
+            async for post in PfPost.filter(title__startswith="p0").prefetch_related("comments")
+        ]
+    assert sorted(rows)[:2] == [("p000", 2), ("p001", 2)]
+    assert len(rows) == POSTS

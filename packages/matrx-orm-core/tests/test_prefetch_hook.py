@@ -151,3 +151,21 @@ async def test_terminals_hand_instances_to_the_hook(
     recording_db.add_result(rows=[{"id": 3, "author_id": 7}])
     await base.all()
     assert len(loader.calls) == 3  # nothing to load, or nothing asked for: no call
+
+
+async def test_streaming_prefetches_each_chunk(
+    loader: RecordingLoader, recording_db: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matrx_orm_core.query import _prefetch_methods, _results
+
+    monkeypatch.setattr(_results, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(_prefetch_methods, "CHUNK_SIZE", 2)
+    recording_db.add_result(rows=[{"id": 1, "author_id": 7}, {"id": 2, "author_id": 7}])
+    recording_db.add_result(rows=[{"id": 3, "author_id": 8}])
+    seen = [post.id async for post in PhPost.filter().prefetch_related("tags")]
+    assert seen == [1, 2, 3]
+    assert [([p.id for p in posts], paths) for posts, paths in loader.calls] == [
+        ([1, 2], ("tags",)),
+        ([3], ("tags",)),
+    ]
+    assert len(recording_db.statements) == 2

@@ -1,7 +1,8 @@
 """``QueryBuilder.prefetch_related``: batch loading of relations, delegated to the relation hook.
 
 The builder keeps the requested paths; its terminals (``all``, ``first``, ``last``, ``get``,
-``get_or_none``) hand the instances they return to ``RelationLoader.prefetch_related`` (installed by
+``get_or_none``, and ``async for`` chunk by chunk) hand the instances they return to
+``RelationLoader.prefetch_related`` (installed by
 matrx-orm-relations), which runs one query per relation level for all of them. Paths are
 checked against the models' relation metadata when ``prefetch_related()`` is called, so a typo
 fails before any SQL is sent.
@@ -9,7 +10,7 @@ fails before any SQL is sent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -17,6 +18,8 @@ from typing_extensions import Self
 
 from matrx_orm_core import hooks
 from matrx_orm_core.exceptions import FieldError
+
+from ._results import CHUNK_SIZE, iterate
 
 if TYPE_CHECKING:
     from matrx_orm_core.models.base import Model
@@ -125,7 +128,7 @@ class PrefetchMethods:
         ``prefetch_related("author_id", "tags", "posts")`` on 100 rows runs 1 + 3 queries,
         where fetching per row would run 1 + 300. Loaded values are read with
         ``get_related(name)``. Calls add up; a repeated path is loaded once. Streaming
-        (``async for``) does not prefetch.
+        (``async for``) prefetches each chunk of ``CHUNK_SIZE`` rows before yielding it.
 
         Returns:
             A new QueryBuilder.
@@ -147,3 +150,20 @@ class PrefetchMethods:
         """Hand ``instances`` to the relation hook when paths were requested."""
         if self._prefetch and instances:
             await hooks.get_relation_loader().prefetch_related(instances, self._prefetch)
+
+    async def _iterate_prefetched(self) -> AsyncIterator[Any]:
+        """Stream the rows (``async for``) in chunks of ``CHUNK_SIZE``, prefetching each chunk
+        before yielding it: one query per relation per chunk."""
+        batch: list[Any] = []
+        query: Any = self  # a QueryBuilder: the mixin is only ever used through it
+        async for instance in iterate(query):
+            batch.append(instance)
+            if len(batch) >= CHUNK_SIZE:
+                await self._run_prefetch(batch)
+                for item in batch:
+                    yield item
+                batch = []
+        if batch:
+            await self._run_prefetch(batch)
+            for item in batch:
+                yield item

@@ -792,6 +792,8 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, ExpressionMethods, Gen
     # -- iteration ---------------------------------------------------------------------------
 
     def __aiter__(self) -> AsyncIterator[M]:
+        if self._prefetch:
+            return self._iterate_prefetched()
         return iterate(self)
 
 
