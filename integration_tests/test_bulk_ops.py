@@ -28,6 +28,7 @@ from matrx_orm import (
     TextField,
     UUIDField,
     ValidationError,
+    VersionField,
 )
 from matrx_orm.migrations import MigrationDB
 from matrx_orm_core import _execution
@@ -656,3 +657,33 @@ async def test_bulk_upsert_through_copy_inserts_updates_and_stays_atomic(
     assert info.value.model == "BulkUser"
     assert await BulkUser.count(email__startswith="x") == 0
     assert await BulkUser.count() == 3_000
+
+
+class BulkVersioned(Model):
+    id = IntegerField(primary_key=True)
+    name = CharField(max_length=20)
+    version = VersionField()
+
+    _table_name = "bulk_versioned"
+    _database = DB
+
+
+async def test_bulk_upsert_through_copy_bumps_the_version_of_updated_rows(
+    tables: MigrationDB, monkeypatch: pytest.MonkeyPatch, copied: list[tuple[str, int]]
+) -> None:
+    monkeypatch.setattr(_bulk_copy, "COPY_MIN_ROWS", 1_000)
+    await tables.execute(
+        'CREATE TABLE "bulk_versioned" ("id" integer PRIMARY KEY, "name" varchar(20) NOT NULL, '
+        '"version" integer NOT NULL DEFAULT 1)'
+    )
+    try:
+        await BulkVersioned.bulk_create([{"id": i, "name": f"v{i}"} for i in range(1_000)])
+        rows = [{"id": i, "name": f"w{i}"} for i in range(500, 1_500)]
+        result = await BulkVersioned.bulk_upsert(rows, ["id"])
+        assert [n for _, n in copied] == [1_000, 1_000]
+        assert [r.version for r in result[:2]] == [2, 2]  # existing rows: bumped
+        assert [r.version for r in result[-2:]] == [1, 1]  # new rows: first version
+        assert await BulkVersioned.count(version=2) == 500
+        assert await BulkVersioned.count(name__startswith="w") == 1_000
+    finally:
+        await tables.execute('DROP TABLE IF EXISTS "bulk_versioned"')

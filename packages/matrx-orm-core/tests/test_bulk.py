@@ -996,3 +996,26 @@ async def test_single_upsert_never_copies(recording_db: Recorder) -> None:
     await BUser.upsert({"id": U1, "username": "a", "email": "e1"}, ["email"])
     assert len(recording_db.statements) == 1
     assert "unnest(" in recording_db.sql[0]
+
+
+@pytest.mark.usefixtures("copy_from_two")
+async def test_bulk_upsert_through_copy_bumps_the_version(recording_db: Recorder) -> None:
+    from matrx_orm_core.fields import VersionField
+
+    class BVersioned(Model):
+        id = IntegerField(primary_key=True)
+        name = CharField(max_length=10)
+        version = VersionField()
+        _database = "recorded"
+        _table_name = "versioned"
+
+    stored = [{"id": 1, "name": "a", "version": 4}, {"id": 2, "name": "b", "version": 1}]
+    recording_db.set_responder(lambda sql, params: stored if sql.startswith("INSERT") else None)
+    rows = await BVersioned.bulk_upsert([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}], ["id"])
+    assert recording_db.statements[2][1] == ((1, "a", 1), (2, "b", 1))
+    assert recording_db.sql[3] == (
+        'INSERT INTO "versioned" ("id", "name", "version") SELECT "id", "name", "version" '
+        f'FROM {STAGE} ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", '
+        '"version" = "versioned"."version" + 1 RETURNING "id", "name", "version"'
+    )
+    assert [r.version for r in rows] == [4, 1]

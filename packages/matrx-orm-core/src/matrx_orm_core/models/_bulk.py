@@ -204,9 +204,13 @@ def _copy_step(
     if not copy_applies(elements, len(group)):
         return None
     arrays = _column_arrays(cls, columns, group, casts, carried)
-    ordinality = not conflict and not all(name in columns for name in cls._meta.pk_names)
+    meta = cls._meta
+    ordinality = not conflict and not all(name in columns for name in meta.pk_names)
     records = list(zip(*arrays, strict=True))
-    return CopyStep(columns, elements, casts, records, ordinality, conflict, updates)
+    bump = meta.version_name if conflict else None
+    return CopyStep(
+        columns, elements, casts, records, ordinality, conflict, updates, bump, meta.table.name
+    )
 
 
 async def _run_inserts(

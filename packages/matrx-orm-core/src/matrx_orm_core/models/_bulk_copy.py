@@ -98,9 +98,21 @@ class CopyStep:
         ordinality: Carry each row's position and order the SELECT by it.
         conflict: For bulk_upsert: the conflict columns of ``ON CONFLICT (...) DO UPDATE``.
         updates: For bulk_upsert: the columns set from ``EXCLUDED`` on conflict.
+        bump: For bulk_upsert: the VersionField raised by one on conflict (``None``: none).
+        table_name: The model table's bare name (the bump's ``"t"."version" + 1``).
     """
 
-    __slots__ = ("casts", "columns", "conflict", "elements", "ordinality", "records", "updates")
+    __slots__ = (
+        "bump",
+        "casts",
+        "columns",
+        "conflict",
+        "elements",
+        "ordinality",
+        "records",
+        "table_name",
+        "updates",
+    )
 
     def __init__(
         self,
@@ -111,6 +123,8 @@ class CopyStep:
         ordinality: bool,
         conflict: tuple[str, ...] = (),
         updates: tuple[str, ...] = (),
+        bump: str | None = None,
+        table_name: str = "",
     ) -> None:
         self.columns = columns
         self.elements = elements
@@ -119,6 +133,8 @@ class CopyStep:
         self.ordinality = ordinality
         self.conflict = conflict
         self.updates = updates
+        self.bump = bump
+        self.table_name = table_name
 
     def statements(self, table_sql: str, stage: str, returning: Sequence[str]) -> list[str]:
         """The CREATE, INSERT ... SELECT and DROP texts around the COPY into ``stage``.
@@ -141,7 +157,7 @@ class CopyStep:
         insert = (
             f"INSERT INTO {table_sql} ({_cols(self.columns)}) SELECT {select} FROM {name}"
             + (f" ORDER BY {quote_ident(_ORD)}" if self.ordinality else "")
-            + _conflict(self.conflict, self.updates)
+            + _conflict(self.conflict, self.updates, self.table_name, self.bump)
             + _returning(returning)
         )
         return [create, insert, f"DROP TABLE {name}"]
