@@ -69,6 +69,12 @@ SESSION_SAFE_OPERATIONS: frozenset[str] = frozenset(
         "refresh_from_db",
         "in_bulk",
         "get_many",
+        # matrx-orm-relations' single statements (ids bound, names quoted by the compiler).
+        "fetch_m2m",
+        "prefetch_related",
+        "add_m2m",
+        "remove_m2m",
+        "clear_m2m",
     }
 )
 """Operation names whose pooled connection is released without the session reset."""
