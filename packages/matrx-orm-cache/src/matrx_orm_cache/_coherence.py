@@ -34,7 +34,9 @@ from matrx_orm_core import AsyncDatabaseManager, ConfigurationWarning
 from matrx_orm_core.config import get_config
 from matrx_orm_core.drivers.base import Session, SessionDriver
 
-__all__ = ["CHANNEL", "MAX_CHUNKS", "MAX_PAYLOAD", "SENDER", "Coherence", "encode"]
+from . import settings
+
+__all__ = ["CHANNEL", "MAX_CHUNKS", "MAX_PAYLOAD", "SENDER", "Coherence", "encode", "merge"]
 
 logger = logging.getLogger("matrx_orm_cache")
 
@@ -232,7 +234,9 @@ class Coherence:
         self._flush_database = flush_database
         self.listeners: dict[str, Listener] = {}
         self._modes: dict[str, str] = {}
-        self._outbox: dict[tuple[str, asyncio.AbstractEventLoop], list[str]] = {}
+        self._outbox: dict[
+            tuple[str, asyncio.AbstractEventLoop], list[tuple[str | None, list[Any] | None]]
+        ] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.published = 0
         self.received = 0
@@ -334,20 +338,22 @@ class Coherence:
     # -- publishing -------------------------------------------------------------------------
 
     def publish(self, database: str, table: str | None, keys: Sequence[Any] | None) -> None:
-        """Queue the payloads for a committed change; sent from the running loop right after
-        the current step (writes in one step share the round trip)."""
-        if self.mode(database) != "listen":
+        """Queue a committed change; it is sent from the running loop right after the current
+        step. Changes queued while a send is in flight are merged (per table) and go out
+        together in one statement."""
+        if not settings.get_settings().cross_process or self.mode(database) != "listen":
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
         slot = (database, loop)
+        change = (table, None if keys is None else list(keys))
         pending = self._outbox.get(slot)
         if pending is not None:
-            pending.extend(encode(table, keys))
+            pending.append(change)
             return
-        self._outbox[slot] = encode(table, keys)
+        self._outbox[slot] = [change]
         task = loop.create_task(self._send(slot), name=f"matrx-orm-cache-publish:{database}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -357,13 +363,13 @@ class Coherence:
         try:
             await asyncio.sleep(0)
             while True:
-                payloads = self._outbox.get(slot)
-                if not payloads:
+                changes = self._outbox.get(slot)
+                if not changes:
                     return
                 self._outbox[slot] = []
-                for payload in dict.fromkeys(payloads):
-                    await self._notify(database, loop, payload)
-                    self.published += 1
+                payloads = merge(changes)
+                await self._notify(database, loop, payloads)
+                self.published += len(payloads)
         except Exception as err:
             # Nothing else can be done from here: the writer has returned. Others keep the
             # row until their TTL; say so loudly.
@@ -376,7 +382,10 @@ class Coherence:
         finally:
             self._outbox.pop(slot, None)
 
-    async def _notify(self, database: str, loop: asyncio.AbstractEventLoop, payload: str) -> None:
+    async def _notify(
+        self, database: str, loop: asyncio.AbstractEventLoop, payloads: list[str]
+    ) -> None:
+        sql = "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload"
         listener = self.listeners.get(database)
         session = None if listener is None else listener.session
         if (
@@ -386,7 +395,35 @@ class Coherence:
             and listener.usable()
         ):
             async with listener.lock:
-                await session.execute("SELECT pg_notify($1, $2)", (CHANNEL, payload))
+                await session.execute(sql, (CHANNEL, payloads))
             return
         async with AsyncDatabaseManager.get_connection(database) as conn:
-            await conn.execute("SELECT pg_notify($1, $2)", (CHANNEL, payload))
+            await conn.execute(sql, (CHANNEL, payloads))
+
+
+def merge(changes: Sequence[tuple[str | None, list[Any] | None]]) -> list[str]:
+    """The payloads for several queued changes: one database flush if any change was one,
+    else per table the union of the keys (or a table flush if any change had no keys)."""
+    if any(table is None for table, _ in changes):
+        return encode(None, None)
+    tables: dict[str, list[Any] | None] = {}
+    for table, keys in changes:
+        assert table is not None
+        if table in tables and tables[table] is None:
+            continue
+        if keys is None:
+            tables[table] = None
+        else:
+            tables.setdefault(table, [])
+            merged = tables[table]
+            assert merged is not None
+            merged.extend(keys)
+    payloads: list[str] = []
+    for table, keys in tables.items():
+        if keys is not None:
+            try:
+                keys = list(dict.fromkeys(keys))
+            except TypeError:
+                keys = None
+        payloads.extend(encode(table, keys))
+    return payloads
