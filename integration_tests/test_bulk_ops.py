@@ -687,3 +687,166 @@ async def test_bulk_upsert_through_copy_bumps_the_version_of_updated_rows(
         assert await BulkVersioned.count(name__startswith="w") == 1_000
     finally:
         await tables.execute('DROP TABLE IF EXISTS "bulk_versioned"')
+
+
+# --- bulk_create(returning=False): COPY straight into the table -----------------------------------
+
+
+async def test_count_mode_copies_straight_into_the_table_and_is_atomic(
+    tables: MigrationDB, copied: list[tuple[str, int]]
+) -> None:
+    rows = [
+        {"id": str(uuid4()), "username": f"user{i}", "email": f"u{i}@x.io"} for i in range(10_000)
+    ]
+    rows[9_998]["id"] = rows[17]["id"]  # row 9,999 repeats an earlier primary key
+    with pytest.raises(IntegrityError) as info:
+        await BulkUser.bulk_create(rows, returning=False)
+    assert copied == [("bulk_user", 10_000)]  # one COPY into the model's own table
+    assert info.value.model == "BulkUser"
+    assert info.value.operation == "bulk_create"
+    assert info.value.constraint == "unique"
+    assert await BulkUser.count() == 0
+    rows[9_998]["id"] = str(uuid4())
+    assert await BulkUser.bulk_create(rows, returning=False) == 10_000
+    stored = {u.id: u for u in await BulkUser.all()}
+    assert len(stored) == 10_000
+    assert stored[rows[9_998]["id"]].username == "user9998"
+    assert all(u.is_active for u in stored.values())  # the field's client default
+
+
+async def test_count_mode_fills_server_defaults_for_the_union_of_keys(
+    tables: MigrationDB, copied: list[tuple[str, int]]
+) -> None:
+    rows: list[dict[str, Any]] = [
+        {"code": f"s{i}", "score": i} if i % 2 else {"code": f"s{i}"} for i in range(1_000)
+    ]
+    assert await BulkThing.bulk_create(rows, returning=False) == 1_000
+    assert sorted(copied) == [("bulk_thing", 500), ("bulk_thing", 500)]
+    stored = {t.code: t for t in await BulkThing.all()}
+    assert [stored[f"s{i}"].score for i in range(4)] == [7, 1, 7, 3]  # 7: the server default
+    assert len({t.id for t in stored.values()}) == 1_000  # serial keys from the server
+
+
+async def test_count_mode_round_trips_every_type_and_null(
+    mix: MigrationDB, copied: list[tuple[str, int]]
+) -> None:
+    plus_five = dt.timezone(dt.timedelta(hours=5, minutes=30))
+    rows: list[dict[str, Any]] = []
+    for i in range(300):
+        row: dict[str, Any] = {"rank": i}
+        if i % 3:
+            row.update(
+                id=str(uuid4()),
+                doc=[i, "x", {"k": None}] if i % 2 else "plain string",
+                docb={"i": i, "nested": {"list": [1.5, True, None]}, "quote": "'\"\\"},
+                price=Decimal(i) / 8,
+                at=dt.datetime(2024, 2, 29, 23, 59, i % 60, 123456, tzinfo=plus_five),
+                flag=bool(i % 2),
+                note=HOSTILE_VALUES[i % len(HOSTILE_VALUES)] + "\t\\N\n",
+                nums=[i, -i, 0],
+            )
+        elif i % 2:
+            row.update(doc=None, docb=None, price=None, at=None, flag=None, note=None, nums=None)
+        rows.append(row)
+    assert await BulkCopyMix.bulk_create(rows, returning=False) == 300
+    # None is left to the server default as in create(): rows giving None and rows leaving the
+    # columns out form one group.
+    assert sorted(n for _, n in copied) == [100, 200]
+    fresh = {m.rank: m for m in await BulkCopyMix.all()}
+    assert len(fresh) == 300
+    for row in rows:
+        inst = fresh[row["rank"]]
+        if "doc" in row and row["doc"] is not None:
+            assert inst.id == row["id"]
+            assert (inst.doc, inst.docb, inst.nums, inst.note, inst.flag) == (
+                row["doc"],
+                row["docb"],
+                row["nums"],
+                row["note"],
+                row["flag"],
+            )
+            assert inst.price == Decimal(row["price"]).quantize(Decimal("0.001"))
+            assert inst.at == row["at"]
+        else:
+            assert (inst.doc, inst.docb, inst.price, inst.at, inst.nums) == (None,) * 5
+            assert (inst.flag, inst.note) == (None, None)
+
+
+async def test_count_mode_error_names_the_model_and_the_column(
+    tables: MigrationDB, copied: list[tuple[str, int]]
+) -> None:
+    rows = [{"id": str(uuid4()), "username": f"e{i}"} for i in range(3)]  # email is NOT NULL
+    with pytest.raises(IntegrityError) as info:
+        await BulkUser.bulk_create(rows, returning=False)
+    assert copied == [("bulk_user", 3)]
+    assert (info.value.model, info.value.constraint, info.value.column) == (
+        "BulkUser",
+        "not_null",
+        "email",
+    )
+    assert await BulkUser.count() == 0
+
+
+async def test_count_mode_groups_roll_back_together(
+    tables: MigrationDB, copied: list[tuple[str, int]]
+) -> None:
+    # Two column groups: the first copies fine, the second breaks the unique code.
+    rows: list[dict[str, Any]] = [{"code": f"g{i}", "score": i} for i in range(100)]
+    rows += [{"code": f"h{i}"} for i in range(99)] + [{"code": "g3"}]
+    with pytest.raises(IntegrityError) as info:
+        await BulkThing.bulk_create(rows, returning=False)
+    assert info.value.model == "BulkThing"
+    assert [n for _, n in copied] == [100, 100]
+    assert await BulkThing.count() == 0
+
+
+async def test_count_mode_inside_a_failed_transaction_leaves_nothing(
+    tables: MigrationDB,
+) -> None:
+    async def copy_then_fail() -> None:
+        async with transaction(DB):
+            assert await BulkThing.bulk_create([{"code": "t1"}], returning=False) == 1
+            assert await BulkThing.count() == 1  # visible inside the transaction
+            raise RuntimeError("after the copy")
+
+    with pytest.raises(RuntimeError, match="after the copy"):
+        await copy_then_fail()
+    assert await BulkThing.count() == 0
+
+
+async def test_count_mode_leaves_no_session_state_on_pooled_connections(
+    tables: MigrationDB,
+) -> None:
+    rows = [{"id": str(uuid4()), "username": f"p{i}", "email": "e"} for i in range(50)]
+    assert await BulkUser.bulk_create(rows, returning=False) == 50
+    with pytest.raises(IntegrityError):
+        await BulkUser.bulk_create(rows, returning=False)  # duplicates: the COPY fails
+    # Every pooled connection is idle (no transaction left open by the failed COPY) and a
+    # plain statement on each works.
+    states = await tables.fetch(
+        "SELECT state FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+    )
+    assert list(states) == []
+    assert await BulkUser.count() == 50
+    assert await tables.fetch_val(STAGING_TABLES) == 0
+
+
+async def test_driver_copy_encodes_uuid_and_json_with_builtin_codecs(tables: MigrationDB) -> None:
+    ref = uuid4()
+    async with transaction(DB):
+        copied = await _execution.copy_records(
+            DB,
+            "bulk_thing",
+            ("code", "data", "ref"),
+            [("a", '{"k": [1, "x"]}', ref), ("b", '"text"', str(ref)), ("c", None, None)],
+            model="BulkThing",
+            operation="bulk_create",
+        )
+        # The same connection still uses the ORM's text codecs for ordinary statements.
+        value = await _execution.fetch_val(DB, "SELECT $1::jsonb", [{"k": "v"}])
+    assert copied == 3
+    assert value == {"k": "v"}  # encoded and decoded by json.dumps/json.loads
+    stored = {t.code: t for t in await BulkThing.all()}
+    assert (stored["a"].data, stored["a"].ref) == ({"k": [1, "x"]}, str(ref))
+    assert (stored["b"].data, stored["b"].ref, stored["c"].data) == ("text", str(ref), None)

@@ -449,7 +449,8 @@ async def copy_records(
     """Load ``records`` into ``table`` on ``database`` with COPY; return the rows copied.
 
     Uses the transaction's connection when one is bound (COPY into a temporary table must run
-    on the connection that created it), otherwise a pooled one with the full session reset.
+    on the connection that created it), otherwise a pooled one, released with the session
+    reset unless ``operation`` is in ``SESSION_SAFE_OPERATIONS``.
 
     Raises:
         DatabaseError: as :func:`execute`; the error's ``sql`` names the COPY target and its
@@ -463,7 +464,9 @@ async def copy_records(
             pool = AsyncDatabaseManager.cached_pool(
                 database
             ) or await AsyncDatabaseManager.get_pool(database)
-            async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+            async with pool.acquire(
+                timeout=ACQUIRE_TIMEOUT, reset=operation not in SESSION_SAFE_OPERATIONS
+            ) as conn:
                 tag = await conn.copy_records(
                     table, columns, records, schema=schema, timeout=timeout
                 )

@@ -219,18 +219,41 @@ class AsyncpgConnection:
         schema: str | None = None,
         timeout: float | None = None,
     ) -> str:
-        """``COPY table (columns) FROM STDIN (FORMAT binary)`` with asyncpg's binary encoders.
+        """``COPY table (columns) FROM STDIN (FORMAT binary)`` with asyncpg's built-in encoders.
 
-        Every name is checked by ``quote_ident`` first (asyncpg quotes them the same way).
-        Columns whose type has one of the ORM's text-format codecs (uuid, json, jsonb) cannot
-        be copied (asyncpg has no binary encoder for them): copy such values into a ``text``
-        column instead, as bulk_create's staging table does.
+        The ORM's text-format codecs (uuid, json, jsonb; see :func:`init_connection`) have no
+        binary form, so this call alone encodes with asyncpg's built-in binary codecs: a uuid
+        value is a ``str`` or ``uuid.UUID`` and a json/jsonb value is its JSON *text* (``str``).
+        The connection's codecs are not touched (other statements keep the ORM's codecs, and
+        no statement cache is dropped). Types with only a custom codec (hstore, ...) cannot be
+        copied. ``records`` may be an async iterable: rows are sent as it yields them.
         """
-        for name in (table, *columns, *(() if schema is None else (schema,))):
+        names = (table, *columns, *(() if schema is None else (schema,)))
+        for name in names:
             quote_ident(name)
-        return await self.raw.copy_records_to_table(
-            table, records=records, columns=list(columns), schema_name=schema, timeout=timeout
+        raw = self.raw
+        get_statement = getattr(raw, "_get_statement", None)
+        protocol = getattr(raw, "_protocol", None)
+        if get_statement is None or protocol is None:  # pragma: no cover - other asyncpg
+            return await raw.copy_records_to_table(
+                table, records=records, columns=list(columns), schema_name=schema, timeout=timeout
+            )
+        target = ".".join([quote_ident(n) for n in (schema, table) if n is not None])
+        cols = ", ".join([quote_ident(c) for c in columns])
+        # What copy_records_to_table does, with the row description read through the built-in
+        # codecs (asyncpg's own introspection queries use ignore_custom_codec the same way).
+        intro = await get_statement(
+            f"SELECT {cols} FROM {target} LIMIT 1", timeout, ignore_custom_codec=True
         )
+        tag: str = await protocol.copy_in(
+            f"COPY {target} ({cols}) FROM STDIN (FORMAT binary)",
+            None,
+            None,
+            records,
+            intro,
+            timeout,
+        )
+        return tag
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """A transaction block (asyncpg makes it a savepoint when one is open)."""

@@ -37,7 +37,7 @@ from contextlib import AbstractAsyncContextManager
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from matrx_orm_core import _caching, _execution
+from matrx_orm_core import _caching, _execution, hooks
 from matrx_orm_core.fields.numeric import DecimalField
 from matrx_orm_core.query.lookups import condition_node, prepare_condition
 from matrx_orm_core.sql import MAX_PARAMS, And, Delete, Params, SQLNode, Update
@@ -45,6 +45,7 @@ from matrx_orm_core.transaction import transaction
 
 from . import _locking
 from ._bulk_copy import CopyStep, copy_applies
+from ._bulk_count import DirectCopy, direct_copy, group_keys
 from ._bulk_prepare import (
     _groups,
     _instances,
@@ -213,21 +214,24 @@ def _copy_step(
     )
 
 
-async def _run_inserts(
+async def _run_plan(
     cls: type[M],
-    plan: Sequence[tuple[Compiled | CopyStep, list[Any], list[_PreparedRow], tuple[str, ...]]],
-    total: int,
+    plan: Sequence[tuple[Compiled | CopyStep | DirectCopy, list[Any], list[_PreparedRow], Any]],
     operation: str,
-) -> list[M]:
+    on_rows: Any,
+) -> None:
+    """Run every statement of ``plan`` (in one transaction when it takes several) and hand
+    each group's returned rows to ``on_rows(rows, group, by)`` (a direct COPY hands its count)."""
     meta = cls._meta
     database = meta.database
-    results: list[M | None] = [None] * total
     table_sql = meta.table.as_sql(Params())
 
     async def run() -> None:
         for compiled, values, group, by in plan:
-            rows: list[Row]
-            if isinstance(compiled, CopyStep):
+            rows: list[Row] | int
+            if isinstance(compiled, DirectCopy):
+                rows = await compiled.run(cls, operation)
+            elif isinstance(compiled, CopyStep):
                 rows = await compiled.run(cls, table_sql, operation)
             elif compiled[0] == "":
                 rows = []
@@ -245,19 +249,34 @@ async def _run_inserts(
                     model=cls,
                     operation=operation,
                 )
-            for index, instance in _match(cls, operation, group, hydrate_many(cls, rows), by):
-                results[index] = instance
+            on_rows(rows, group, by)
 
     first = plan[0][0] if plan else None
     if (
         len(plan) > 1
         or isinstance(first, CopyStep)
-        or (first is not None and first[0] == "" and len(plan[0][2]) > 1)
+        or (isinstance(first, tuple) and first[0] == "" and len(plan[0][2]) > 1)
     ):
         async with atomic(database):
             await run()
     else:
         await run()
+
+
+async def _run_inserts(
+    cls: type[M],
+    plan: Sequence[tuple[Compiled | CopyStep, list[Any], list[_PreparedRow], tuple[str, ...]]],
+    total: int,
+    operation: str,
+) -> list[M]:
+    meta = cls._meta
+    results: list[M | None] = [None] * total
+
+    def on_rows(rows: list[Row], group: list[_PreparedRow], by: tuple[str, ...]) -> None:
+        for index, instance in _match(cls, operation, group, hydrate_many(cls, rows), by):
+            results[index] = instance
+
+    await _run_plan(cls, plan, operation, on_rows)
     instances = [inst for inst in results if inst is not None]
     _caching.notify_write(cls, [pk_cache_key(meta, inst.__dict__) for inst in instances])
     _caching.store(cls, meta.database, instances)
@@ -278,27 +297,52 @@ _DEFAULTS_ONLY: Compiled = ("", (), True)
 # --- bulk_create ----------------------------------------------------------------------------------
 
 
-async def bulk_create(cls: type[M], objects_data: Any) -> list[M]:
-    """``Model.bulk_create``: see the module docstring.
+async def bulk_create(cls: type[M], objects_data: Any, *, returning: bool = True) -> Any:
+    """``Model.bulk_create``: see the module docstring; ``returning=False``: ``_bulk_count``.
 
     Returns:
-        The persisted instances, in input order.
+        The persisted instances, in input order; with ``returning=False`` the number of rows
+        inserted.
     """
     operation = "bulk_create"
+    if not isinstance(returning, bool):
+        raise _model_error(
+            cls,
+            operation,
+            f"{cls.__name__}.bulk_create(): returning must be True or False, got {returning!r}.",
+        )
     rows = prepare_rows(cls, objects_data, operation, keep_none=False)
     if not rows:
-        return []
+        return [] if returning else 0
     pk_names = cls._meta.pk_names
-    plan: list[tuple[Compiled | CopyStep, list[Any], list[_PreparedRow], tuple[str, ...]]] = []
+    plan: list[tuple[Any, list[Any], list[_PreparedRow], tuple[str, ...]]] = []
+    keys: list[Any] | None = []
     for key, group in _groups(rows, with_supplied=False).items():
         columns: tuple[str, ...] = key
+        if not returning:
+            found = group_keys(cls, columns, group)
+            keys = None if keys is None or found is None else keys + found
         if not columns:
             plan.append((_DEFAULTS_ONLY, [], group, ()))
             continue
+        if not returning:
+            direct = direct_copy(cls, columns, _types(cls, columns), group)
+            if direct is not None:
+                plan.append((direct, [], group, ()))
+                continue
         by = pk_names if all(name in columns for name in pk_names) else ()
         for compiled, values, chunk in _statements(cls, columns, group, (), ()):
             plan.append((compiled, values, chunk, by))
-    return await _run_inserts(cls, plan, len(rows), operation)
+    if returning:
+        return await _run_inserts(cls, plan, len(rows), operation)
+    counted = [0]
+
+    def on_rows(result: list[Row] | int, group: list[_PreparedRow], by: tuple[str, ...]) -> None:
+        counted[0] += result if isinstance(result, int) else len(result)
+
+    await _run_plan(cls, plan, operation, on_rows)
+    _caching.notify_write(cls, hooks.ALL_ROWS if keys is None else keys)
+    return counted[0]
 
 
 # --- upsert -----------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from .base import Model
 
-__all__ = ["COPY_MIN_ROWS", "CopyStep", "copy_applies"]
+__all__ = ["COPY_MIN_ROWS", "CopyStep", "copy_applies", "copyable_type"]
 
 COPY_MIN_ROWS = 5000
 """Groups of at least this many rows go through COPY. Measured (10k-row bench shape, one call
@@ -70,6 +70,15 @@ connection when tasks are gathered inside it; each then needs its own table). Th
 number is taken, so the name is ``_matrx_copy_0`` unless steps overlap in this process."""
 
 
+def copyable_type(db_type: str) -> bool:
+    """Whether the driver's COPY encodes values of ``db_type`` in binary as prepared.
+
+    Returns:
+        True for the built-in types of the allow-list (and arrays of them).
+    """
+    return _COPYABLE.fullmatch(db_type.strip()) is not None
+
+
 def copy_applies(element_types: Sequence[str], rows: int) -> bool:
     """Whether a bulk_create group with these carrier types and row count goes through COPY.
 
@@ -80,7 +89,7 @@ def copy_applies(element_types: Sequence[str], rows: int) -> bool:
     Returns:
         True when every carrier type is copyable in binary and the group is large enough.
     """
-    if not all(_COPYABLE.fullmatch(t.strip()) for t in element_types):
+    if not all(copyable_type(t) for t in element_types):
         return False
     if rows >= COPY_MIN_ROWS:
         return True

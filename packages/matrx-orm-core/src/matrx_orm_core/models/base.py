@@ -14,7 +14,7 @@ raises ``TypeError``, as in Django), because its hash would change once the key 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 
 from typing_extensions import Self
 
@@ -297,23 +297,43 @@ class Model(metaclass=ModelMeta):
 
     # -- set-based writes (models/_bulk.py; no signals fire) --------------------------------
 
+    @overload
     @classmethod
-    async def bulk_create(cls, objects_data: list[dict[str, Any]]) -> list[Self]:
-        """INSERT many rows atomically (``unnest`` arrays, any number of rows).
+    async def bulk_create(
+        cls, objects_data: list[dict[str, Any]], *, returning: Literal[True] = ...
+    ) -> list[Self]: ...
+
+    @overload
+    @classmethod
+    async def bulk_create(
+        cls, objects_data: list[dict[str, Any]], *, returning: Literal[False]
+    ) -> int: ...
+
+    @classmethod
+    async def bulk_create(
+        cls, objects_data: list[dict[str, Any]], *, returning: bool = True
+    ) -> list[Self] | int:
+        """INSERT many rows atomically (``unnest`` arrays or COPY, any number of rows).
 
         Keys may differ between rows (their union is used); a missing key gets the field's
         default, or the server default. ``None`` values are left to server defaults, as in
         ``create()``.
 
+        ``returning=False`` is for loads that do not need the stored rows back: the rows are
+        COPYed straight into the table (same validation, defaults and atomicity) and only
+        their number is returned; no instances are built and none are put in the cache.
+
         Returns:
-            The persisted instances, in input order (``[]`` for ``[]``).
+            The persisted instances, in input order (``[]`` for ``[]``); with
+            ``returning=False`` the number of rows inserted (``0`` for ``[]``).
 
         Raises:
             FieldError: A key is not a field (nothing sent).
             ValidationError: A value is not acceptable (nothing sent).
             IntegrityError: A constraint failed; no row was inserted.
         """
-        return await _bulk.bulk_create(cls, objects_data)
+        result: list[Self] | int = await _bulk.bulk_create(cls, objects_data, returning=returning)
+        return result
 
     @classmethod
     async def bulk_update(cls, objects: list[Self], fields: list[str]) -> int:
@@ -420,10 +440,27 @@ class Model(metaclass=ModelMeta):
             return await _writes.delete_where_expr(cls, conditions, filters)
         return await _bulk.delete_where(cls, filters)
 
+    @overload
     @classmethod
-    def bulk_create_sync(cls, objects_data: list[dict[str, Any]]) -> list[Self]:
-        """Blocking ``bulk_create``."""
-        return run_sync(lambda: cls.bulk_create(objects_data), name="bulk_create")
+    def bulk_create_sync(
+        cls, objects_data: list[dict[str, Any]], *, returning: Literal[True] = ...
+    ) -> list[Self]: ...
+
+    @overload
+    @classmethod
+    def bulk_create_sync(
+        cls, objects_data: list[dict[str, Any]], *, returning: Literal[False]
+    ) -> int: ...
+
+    @classmethod
+    def bulk_create_sync(
+        cls, objects_data: list[dict[str, Any]], *, returning: bool = True
+    ) -> list[Self] | int:
+        """Blocking ``bulk_create`` (``returning=False``: the number of rows inserted)."""
+        result: list[Self] | int = run_sync(
+            lambda: _bulk.bulk_create(cls, objects_data, returning=returning), name="bulk_create"
+        )
+        return result
 
     @classmethod
     def upsert_sync(
