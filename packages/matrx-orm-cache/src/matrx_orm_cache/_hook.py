@@ -28,9 +28,6 @@ REMOTE_GRACE = 0.5
 """Seconds after another process's notice during which this process does not store that row
 from reads that may have started before the notice (reads through ``get`` are checked exactly)."""
 
-_Notice = tuple[type[Any], "Sequence[Any] | hooks.AllRows | None"]
-"""A held write notice: (model, keys / ALL_ROWS), or (None-model marker, None) for a flush."""
-
 _read_token: ContextVar[tuple[ModelState, int] | None] = ContextVar(
     "matrx_orm_cache_read", default=None
 )
