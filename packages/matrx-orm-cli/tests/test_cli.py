@@ -22,13 +22,25 @@ URL = "postgresql://someone@db.invalid:5432/nowhere"
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No ambient configuration; databases the CLI registers are removed afterwards."""
+    """No ambient configuration and an empty database registry, restored afterwards.
+
+    Other tests in the same process (the level2 session fixture registers ``matrx_test``) may
+    have registered databases; the CLI's "no database configured" and "pick the only one"
+    answers depend on the registry being empty, so each test starts from an empty one and the
+    previous registrations come back after it, whatever order the tests run in.
+    """
     for key in ("DATABASE_URL", "MATRX_ORM_CONFIG", "NO_COLOR"):
         monkeypatch.delenv(key, raising=False)
-    before = set(get_all_database_project_names())
-    yield
-    for name in set(get_all_database_project_names()) - before:
-        DatabaseRegistry.unregister(name)
+    saved = [
+        DatabaseRegistry.get_config_dataclass(name) for name in get_all_database_project_names()
+    ]
+    DatabaseRegistry.reset()
+    try:
+        yield
+    finally:
+        DatabaseRegistry.reset()
+        for config in saved:
+            DatabaseRegistry.register(config)
 
 
 def run(*args: str, env: dict[str, str] | None = None, color: bool = False) -> click.testing.Result:
