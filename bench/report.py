@@ -143,7 +143,7 @@ inserts and updates measure the libraries rather than the disk's flush time.
 
 One warm-up pass (a tenth of the sizes) runs every workload for every library and checks the
 results, then {rounds} timed rounds. Within a round each workload's operations are split into 4
-slices (bulk_insert stays one call): every library runs slice 1, then every library slice 2, and
+slices (a bulk workload stays one call): every library runs slice 1, then every library slice 2, and
 so on, in an order that rotates from round to round and reverses on every other slice, so
 libraries take turns in short bursts and drift of the machine hits all of them alike. A library's
 time for the round is the sum of its slices; a garbage collection runs before each slice, outside
@@ -151,8 +151,12 @@ the timing. Rows added by the insert workloads are deleted and the tables vacuum
 workload, outside the timing. A cell is the **median ops/s over the rounds**, with the **ratio to
 raw asyncpg** (raw asyncpg's ops/s divided by the library's: time per operation relative to raw
 asyncpg, lower is better). "4 in flight" runs the same operations split across 4 concurrent
-workers (`asyncio.gather`); for bulk_insert that is 4 concurrent bulk calls of a quarter of the
-rows each.
+workers (`asyncio.gather`); for the bulk workloads that is 4 concurrent bulk calls of a quarter
+of the rows each. `bulk_insert` is each library's bulk API as it is normally called (matrx-orm
+returns the stored rows as instances); `bulk_insert_count` is each library's cheapest bulk API,
+returning nothing from the database (matrx-orm: `bulk_create(rows, returning=False)`; the
+peers' `bulk_insert` calls already return no stored values, except Piccolo's insert, which
+returns the primary keys and has no cheaper form).
 
 | workload | operations per burst | one operation is |
 |---|---|---|

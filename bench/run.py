@@ -136,7 +136,7 @@ class BenchRun:
     async def run(self) -> Results:
         """Warm up (checking results), then the timed, interleaved rounds.
 
-        A round runs each workload in ``SLICES`` slices (bulk_insert in one): every library
+        A round runs each workload in ``SLICES`` slices (bulk workloads in one): every library
         runs slice 1, then every library slice 2, and so on, in an order rotating with the round
         (and reversed on every other slice), so that libraries take turns in short bursts. A
         library's time for the round is the sum of its slices.

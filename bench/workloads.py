@@ -22,6 +22,7 @@ __all__ = [
     "GOALS",
     "UNITS",
     "WORKLOADS",
+    "WRITES",
     "Dataset",
     "Sizes",
     "cleanup",
@@ -33,6 +34,7 @@ __all__ = [
 WORKLOADS = (
     "insert_single",
     "bulk_insert",
+    "bulk_insert_count",
     "get_by_pk",
     "filter_small",
     "filter_large",
@@ -42,12 +44,16 @@ WORKLOADS = (
 )
 """Workload names, in report order."""
 
-WRITES = ("insert_single", "bulk_insert")
+WRITES = ("insert_single", "bulk_insert", "bulk_insert_count")
+
+BULK = ("bulk_insert", "bulk_insert_count")
+"""Workloads whose one operation is a whole bulk call (never sliced)."""
 """Workloads that add rows (removed again, untimed, after each burst)."""
 
 GOALS: dict[str, float] = {
     "insert_single": 1.00,
     "bulk_insert": 1.00,
+    "bulk_insert_count": 1.00,
     "get_by_pk": 1.00,
     "filter_small": 1.10,
     "filter_large": 1.50,
@@ -60,6 +66,7 @@ GOALS: dict[str, float] = {
 UNITS: dict[str, str] = {
     "insert_single": "create returning the object",
     "bulk_insert": "row inserted by one bulk call",
+    "bulk_insert_count": "row inserted by one bulk call that returns no stored rows",
     "get_by_pk": "get by primary key, hydrated",
     "filter_small": "query: name = ? order by qty limit 10, hydrated",
     "filter_large": "query returning every seeded row, hydrated",
@@ -117,12 +124,12 @@ class Sizes:
     def slices(self, workload: str, count: int) -> list[Sizes]:
         """Split one burst of ``workload`` into up to ``count`` smaller ones.
 
-        bulk_insert stays whole (its one operation is the whole burst).
+        The bulk workloads stay whole (their one operation is the whole burst).
 
         Returns:
             Sizes whose ``ops(workload)`` add up to this one's.
         """
-        if workload == "bulk_insert":
+        if workload in BULK:
             return [self]
         attribute = {"filter_small": "filter_small", "filter_large": "large"}.get(
             workload, "large" if workload == "values_large" else "single"
@@ -137,6 +144,7 @@ class Sizes:
         return {
             "insert_single": self.single,
             "bulk_insert": self.bulk,
+            "bulk_insert_count": self.bulk,
             "get_by_pk": self.single,
             "filter_small": self.filter_small,
             "filter_large": self.large,
@@ -233,6 +241,9 @@ def _operations(
     if workload == "bulk_insert":
         chunks = _split(dataset.new_rows(n), workers)
         return [partial(adapter.bulk_insert, list(c)) for c in chunks]
+    if workload == "bulk_insert_count":
+        chunks = _split(dataset.new_rows(n), workers)
+        return [partial(adapter.bulk_insert_count, list(c)) for c in chunks]
     if workload == "get_by_pk":
         return [partial(adapter.get_by_pk, pk) for pk in rng.choices(dataset.ids, k=n)]
     if workload == "filter_small":
@@ -280,7 +291,7 @@ async def run_burst(
         AssertionError: ``check`` is set and a result is wrong.
     """
     operations = _operations(workload, adapter, dataset, sizes, workers)
-    parts = _split(operations, workers) if workload != "bulk_insert" else [[o] for o in operations]
+    parts = _split(operations, workers) if workload not in BULK else [[o] for o in operations]
     started = time.perf_counter()
     if len(parts) == 1:
         results = await _worker(parts[0])

@@ -102,6 +102,15 @@ class Adapter(abc.ABC):
     async def bulk_insert(self, rows: list[dict[str, Any]]) -> None:
         """Insert every row with the library's bulk API."""
 
+    async def bulk_insert_count(self, rows: list[dict[str, Any]]) -> None:
+        """Insert every row with the library's cheapest bulk API: nothing comes back.
+
+        The default is ``bulk_insert``, for libraries whose bulk API already returns no
+        stored values (raw asyncpg's COPY, Tortoise's bulk_create, SQLAlchemy's executemany
+        ``insert()``). A library whose ``bulk_insert`` returns the stored rows overrides this.
+        """
+        await self.bulk_insert(rows)
+
     @abc.abstractmethod
     async def get_by_pk(self, pk: UUID) -> Any:
         """Fetch one row by primary key as a hydrated object."""

@@ -58,6 +58,7 @@ class MatrxOrm(Adapter):
         query = BenchItem.filter()
         needs: dict[str, list[str]] = {
             "bulk_insert": _missing(BenchItem, "bulk_create"),
+            "bulk_insert_count": _missing(BenchItem, "bulk_create"),
             "filter_small": _missing(query, "order_by", "limit"),
             "values_large": _missing(query, "values"),
         }
@@ -98,6 +99,11 @@ class MatrxOrm(Adapter):
 
     async def bulk_insert(self, rows: list[dict[str, Any]]) -> None:
         await BenchItem.bulk_create(rows)
+
+    async def bulk_insert_count(self, rows: list[dict[str, Any]]) -> None:
+        inserted = await BenchItem.bulk_create(rows, returning=False)
+        if inserted != len(rows):
+            raise AssertionError(f"bulk_create inserted {inserted} of {len(rows)} rows")
 
     async def get_by_pk(self, pk: UUID) -> Any:
         return await BenchItem.get(id=pk)

@@ -99,7 +99,7 @@ class FakeCache:
         self.calls.append(("store", model, list(instances)))
 
     def notify_write(self, model: type, pks: Any) -> None:
-        self.calls.append(("notify_write", model, list(pks)))
+        self.calls.append(("notify_write", model, pks if pks is hooks.ALL_ROWS else list(pks)))
 
     def clear(self, model: type | None = None, *, database: str | None = None) -> None:
         self.calls.append(("clear", model))
@@ -1019,3 +1019,154 @@ async def test_bulk_upsert_through_copy_bumps_the_version(recording_db: Recorder
         '"version" = "versioned"."version" + 1 RETURNING "id", "name", "version"'
     )
     assert [r.version for r in rows] == [4, 1]
+
+
+# --- bulk_create(returning=False): COPY straight into the table -----------------------------------
+
+COPY_INTO_USER = 'COPY "user" ("id", "username", "is_active") FROM STDIN (FORMAT binary)'
+
+
+class BDocument(Model):
+    id = UUIDField(primary_key=True)
+    price = DecimalField(max_digits=6, decimal_places=2)
+    body = JSONField(null=True)
+    _database = "recorded"
+
+
+class BNet(Model):
+    id = IntegerField(primary_key=True)
+    addr: Field[str] = Field(db_type="inet", null=True)
+    _database = "recorded"
+
+
+async def test_count_mode_copies_straight_into_the_table(
+    recording_db: Recorder, cache: FakeCache
+) -> None:
+    rows = [{"id": U1, "username": "al"}, {"id": U2, "username": "bob"}]
+    assert await BUser.bulk_create(rows, returning=False) == 2
+    # One COPY (atomic on its own): no transaction, no staging table, nothing returned.
+    assert recording_db.statements == [(COPY_INTO_USER, ((U1, "al", True), (U2, "bob", True)))]
+    # The write notice names the keys; no instance exists, so nothing is stored in the cache.
+    assert cache.calls == [("notify_write", BUser, [U1, U2])]
+
+
+async def test_count_mode_sends_json_as_text_and_keeps_uuid_and_decimal(
+    recording_db: Recorder,
+) -> None:
+    rows = [
+        {"id": U1, "price": Decimal("1.5"), "body": {"a": [1, "x"]}},
+        {"id": uuid.UUID(U2), "price": 2, "body": "s"},
+    ]
+    assert await BDocument.bulk_create(rows, returning=False) == 2
+    assert recording_db.statements == [
+        (
+            'COPY "b_document" ("id", "price", "body") FROM STDIN (FORMAT binary)',
+            (
+                (U1, Decimal("1.50"), json.dumps({"a": [1, "x"]})),
+                (U2, Decimal("2.00"), json.dumps("s")),
+            ),
+        )
+    ]
+
+
+async def test_count_mode_copies_each_column_group_in_one_transaction(
+    recording_db: Recorder, cache: FakeCache
+) -> None:
+    count = await BItem.bulk_create(
+        [{"name": "a"}, {"name": "b", "data": [1, {"k": None}]}, {"name": "c"}], returning=False
+    )
+    assert count == 3
+    assert recording_db.statements == [
+        ("BEGIN", ()),
+        ('COPY "app"."b_item" ("name") FROM STDIN (FORMAT binary)', (("a",), ("c",))),
+        (
+            'COPY "app"."b_item" ("name", "data") FROM STDIN (FORMAT binary)',
+            (("b", json.dumps([1, {"k": None}])),),
+        ),
+        ("COMMIT", ()),
+    ]
+    # The server makes the keys: the notice says "any row" (after the commit, as always).
+    assert cache.calls == [("on_commit", "recorded"), ("notify_write", BItem, hooks.ALL_ROWS)]
+
+
+async def test_count_mode_falls_back_to_insert_for_types_copy_cannot_carry(
+    recording_db: Recorder, cache: FakeCache
+) -> None:
+    recording_db.add_result(rows=[{"id": 1, "addr": "10.0.0.1"}, {"id": 2, "addr": "::1"}])
+    count = await BNet.bulk_create(
+        [{"id": 1, "addr": "10.0.0.1"}, {"id": 2, "addr": "::1"}], returning=False
+    )
+    assert count == 2
+    assert recording_db.sql == [
+        'INSERT INTO "b_net" ("id", "addr") SELECT * FROM unnest($1::integer[], $2::inet[]) '
+        'RETURNING "id", "addr"'
+    ]
+    assert cache.calls == [("notify_write", BNet, [1, 2])]
+
+
+async def test_count_mode_rows_with_no_value_use_default_values(recording_db: Recorder) -> None:
+    recording_db.add_result(rows=[{"id": 5, "name": "a", "data": None}])
+    recording_db.add_result(rows=[{"id": 6, "name": "x", "data": None}])
+    assert await BItem.bulk_create([{"name": "a"}, {}], returning=False) == 2
+    assert recording_db.sql == [
+        "BEGIN",
+        'COPY "app"."b_item" ("name") FROM STDIN (FORMAT binary)',
+        'INSERT INTO "app"."b_item" DEFAULT VALUES RETURNING "id", "name", "data"',
+        "COMMIT",
+    ]
+
+
+async def test_count_mode_validates_like_the_default_mode_before_sending(
+    recording_db: Recorder,
+) -> None:
+    rows = [{"id": U1, "username": "al"}, {"id": U2, "username": "much too long"}]
+    with pytest.raises(ValidationError) as counted:
+        await BUser.bulk_create(rows, returning=False)
+    with pytest.raises(ValidationError) as returned:
+        await BUser.bulk_create(rows)
+    assert str(counted.value) == str(returned.value)
+    assert counted.value.details == returned.value.details
+    assert "username" in str(counted.value)
+    with pytest.raises(FieldError, match="nope"):
+        await BUser.bulk_create([{"id": U1, "username": "al", "nope": 1}], returning=False)
+    assert recording_db.statements == []
+
+
+@pytest.mark.parametrize("bad", ["no", 0, None])
+async def test_count_mode_takes_only_a_bool(recording_db: Recorder, bad: Any) -> None:
+    with pytest.raises(ValidationError, match=r"BUser.bulk_create\(\): returning must be"):
+        await BUser.bulk_create([{"id": U1, "username": "al"}], returning=bad)
+    with pytest.raises(TypeError):
+        await BUser.bulk_create([{"id": U1, "username": "al"}], False)  # type: ignore[misc]
+    assert recording_db.statements == []
+
+
+async def test_count_mode_of_nothing_sends_nothing(recording_db: Recorder) -> None:
+    assert await BUser.bulk_create([], returning=False) == 0
+    assert recording_db.statements == []
+
+
+async def test_count_mode_copy_failure_names_the_model_and_rolls_back(
+    recording_db: Recorder, cache: FakeCache
+) -> None:
+    recording_db.add_result(tag="COPY 1")
+    recording_db.add_server_error(
+        "23505", 'duplicate key value violates unique constraint "b_item_name_key"'
+    )
+    with pytest.raises(IntegrityError) as info:
+        await BItem.bulk_create([{"name": "a"}, {"name": "b", "data": 1}], returning=False)
+    assert info.value.model == "BItem"
+    assert info.value.operation == "bulk_create"
+    assert info.value.details["sql"] == (
+        'COPY "app"."b_item" ("name", "data") FROM STDIN (FORMAT binary)'
+    )
+    assert list(info.value.details["params"]) == [1]  # the row count, never the rows
+    assert recording_db.sql[0] == "BEGIN"
+    assert recording_db.sql[-1] == "ROLLBACK"
+    assert cache.calls == [("on_rollback", "recorded")]  # no write notice for a failed load
+
+
+def test_count_mode_sync_twin(recording_db: Recorder) -> None:
+    count = BUser.bulk_create_sync([{"id": U1, "username": "al"}], returning=False)
+    assert count == 1
+    assert recording_db.statements == [(COPY_INTO_USER, ((U1, "al", True),))]
