@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from matrx_orm_core import _caching, _execution, hooks
-from matrx_orm_core._loop import run_sync
+from matrx_orm_core import _caching, _execution
 from matrx_orm_core.drivers.base import Row
 from matrx_orm_core.exceptions import (
     ConfigurationError,
@@ -21,17 +20,18 @@ from matrx_orm_core.exceptions import (
     TransactionError,
 )
 from matrx_orm_core.fields.base import OrderBy
-from matrx_orm_core.models import _locking
 from matrx_orm_core.models import _persistence as _p
 from matrx_orm_core.sql import ForUpdate
 from matrx_orm_core.transaction import in_transaction
 
 from ._expression_methods import ExpressionMethods, ExprState, has_expression
 from ._prefetch_methods import PrefetchMethods
-from ._results import CHUNK_SIZE, hydrate, iterate, model_value, plain_rows, value_dicts
+from ._read_methods import ReadMethods
+from ._results import CHUNK_SIZE, hydrate, iterate, model_value
 from ._select_related import JoinStep, compile_select_related
 from ._select_related_methods import SelectRelatedMethods
-from .compiler import QueryShape, WhereShape, build_node, compile_query
+from ._write_methods import WriteMethods
+from .compiler import QueryShape, WhereShape, compile_query
 from .lookups import Condition, prepare_condition
 
 if TYPE_CHECKING:
@@ -44,7 +44,14 @@ M = TypeVar("M", bound="Model")
 _Group = tuple[bool, tuple[Condition, ...]]
 
 
-class QueryBuilder(SelectRelatedMethods, PrefetchMethods, ExpressionMethods, Generic[M]):
+class QueryBuilder(
+    SelectRelatedMethods,
+    PrefetchMethods,
+    ExpressionMethods,
+    ReadMethods[M],
+    WriteMethods,
+    Generic[M],
+):
     """A lazy, immutable query over ``model_cls``.
 
     Args:
@@ -527,267 +534,6 @@ class QueryBuilder(SelectRelatedMethods, PrefetchMethods, ExpressionMethods, Gen
         return lead + tuple(
             (name, False) for name in self.model_cls._meta.pk_names if name not in self._distinct_on
         )
-
-    # -- terminal methods --------------------------------------------------------------------
-
-    async def all(self) -> list[M]:
-        """Every matching row, hydrated (complete instances are handed to the cache hook).
-
-        Returns:
-            The instances.
-
-        Raises:
-            DatabaseError: The server rejected the query.
-        """
-        instances = self._hydrate(await self._rows("all"))
-        self._store(instances)
-        if self._prefetch:
-            await self._run_prefetch(instances)
-        return instances
-
-    async def _one(self, qb: QueryBuilder[M], operation: str) -> M | None:
-        rows = await qb._rows(operation)
-        if not rows:
-            return None
-        instances = qb._hydrate(rows)
-        if self._prefetch:
-            await self._run_prefetch(instances)
-        return instances[0]
-
-    async def first(self) -> M | None:
-        """The first matching row (by primary key when there is no ordering), or ``None``.
-
-        Returns:
-            The instance or ``None``.
-        """
-        qb = self._clone()
-        if not qb._order:
-            qb._order = self._pk_order()
-        qb._limit = 1
-        return await self._one(qb, "first")
-
-    async def last(self) -> M | None:
-        """The last matching row: the ordering (primary key when none) reversed, LIMIT 1.
-
-        Returns:
-            The instance or ``None``.
-        """
-        qb = self._clone()
-        qb._order = tuple((name, not desc) for name, desc in (self._order or self._pk_order()))
-        qb._limit = 1
-        return await self._one(qb, "last")
-
-    async def get(self) -> M:
-        """The one matching row (fetched with LIMIT 2).
-
-        Returns:
-            The instance.
-
-        Raises:
-            DoesNotExist: No row (the model's ``DoesNotExist``).
-            MultipleObjectsReturned: Several rows.
-        """
-        cls = self.model_cls
-        qb = self._clone()
-        qb._limit = 2
-        rows = await qb._rows("get")
-        if len(rows) == 1:
-            instances = self._hydrate(rows)
-            self._store(instances)
-            if self._prefetch:
-                await self._run_prefetch(instances)
-            return instances[0]
-        filters = self.filters
-        if not rows:
-            raise cls.DoesNotExist(model=cls, filters=filters).enrich(
-                operation="get", args=dict(filters)
-            )
-        raise cls.MultipleObjectsReturned(model=cls, count=len(rows), filters=filters).enrich(
-            operation="get", args=dict(filters)
-        )
-
-    async def get_or_none(self) -> M | None:
-        """Like ``get`` but ``None`` when no row matches.
-
-        Returns:
-            The instance or ``None``.
-
-        Raises:
-            MultipleObjectsReturned: Several rows.
-        """
-        try:
-            return await self.get()
-        except self.model_cls.DoesNotExist:
-            return None
-
-    async def _value(self, kind: str) -> Any:
-        qb = self
-        if kind == "count" and not (self._limit is not None or self._offset is not None):
-            qb = self._clone()
-            qb._order = ()
-        sql, params = qb._compiled(kind)
-        return await _execution.fetch_val(
-            self.database,
-            sql,
-            params,
-            model=self.model_cls,
-            operation=kind,
-            filters=self._filters,
-        )
-
-    async def count(self) -> int:
-        """``SELECT count(*)``; a DISTINCT or sliced query is wrapped:
-        ``SELECT count(*) FROM (query) AS "_q"``.
-
-        Returns:
-            The number of rows the query returns.
-        """
-        return int(await self._value("count") or 0)
-
-    async def exists(self) -> bool:
-        """``SELECT EXISTS(...)`` of the query.
-
-        Returns:
-            Whether any row matches.
-        """
-        return bool(await self._value("exists"))
-
-    def _value_names(self, fields: Sequence[str], operation: str) -> tuple[str, ...]:
-        if self._x is not None:
-            names = self._value_columns(fields, operation)
-            if names is not None:
-                return names
-        if not fields:
-            return self._columns or self.model_cls._meta.select_columns
-        return self._check(fields, operation)
-
-    async def values(self, *fields: str) -> list[dict[str, Any]]:
-        """Rows as dicts of ``fields`` in the order given (no fields: every column).
-
-        Returns:
-            One dict per row.
-
-        Raises:
-            FieldError: An unknown field name (nothing sent).
-        """
-        names = self._value_names(fields, "values")
-        return value_dicts(self.model_cls, await self._rows("values", names), names)
-
-    async def values_list(self, *fields: str, flat: bool = False) -> list[Any]:
-        """Rows as tuples of ``fields``; with ``flat=True`` (one field) the bare values.
-
-        Returns:
-            A list of tuples, or of values when ``flat``.
-
-        Raises:
-            FieldError: An unknown field name, or ``flat=True`` without exactly one field.
-        """
-        if flat and len(fields) != 1:
-            cls = self.model_cls
-            reason = (
-                f"{cls.__name__}.values_list(flat=True) needs exactly one field, got {len(fields)}."
-            )
-            raise _p.field_error(cls, None, reason)
-        names = self._value_names(fields, "values_list")
-        plain = plain_rows(self.model_cls, await self._rows("values_list", names), names)
-        if flat:
-            return [values[0] for values in plain]
-        return [tuple(values) for values in plain]
-
-    def values_sync(self, *fields: str) -> list[dict[str, Any]]:
-        """Blocking ``values``.
-
-        Returns:
-            One dict per row.
-        """
-        return run_sync(lambda: self.values(*fields), name="values")
-
-    def values_list_sync(self, *fields: str, flat: bool = False) -> list[Any]:
-        """Blocking ``values_list``.
-
-        Returns:
-            A list of tuples, or of values when ``flat``.
-        """
-        return run_sync(lambda: self.values_list(*fields, flat=flat), name="values_list")
-
-    def _check_writable(self, operation: str) -> None:
-        if self._x is not None:
-            self._check_expr_writable(operation)
-        if self._limit is not None or self._offset is not None or self._distinct or self._order:
-            cls = self.model_cls
-            raise QueryError(
-                message=(
-                    f"{cls.__name__}.filter(...).{operation}() cannot use limit/offset/slicing, "
-                    "order_by or distinct (PostgreSQL UPDATE/DELETE have no such clauses); "
-                    "filter by primary key instead."
-                ),
-                model=cls,
-            )
-
-    async def update(self, **values: Any) -> int:
-        """UPDATE the matching rows; returns the number of rows changed.
-
-        ``auto_now`` fields are not touched (as Django's ``QuerySet.update``).
-
-        Returns:
-            The row count.
-
-        Raises:
-            FieldError: Unknown field name (nothing sent).
-            ValidationError: No values, or a value not acceptable (nothing sent).
-            QueryError: The query is sliced, ordered or distinct.
-        """
-        cls = self.model_cls
-        meta = cls._meta
-        if not values:
-            raise cls.ValidationError(
-                model=cls,
-                reason=f"{cls.__name__}.filter(...).update() needs at least one field=value.",
-            ).enrich(operation="update")
-        self._check(values, "update")
-        _locking.reject_version_write(cls, values, "update")
-        self._check_writable("update")
-        names = tuple(name for name in meta.select_columns if name in values)
-        if has_expression(values):
-            return await self._update_expr(values, names)
-        prepared = [_p.prepare_write(cls, name, values[name], "update") for name in names]
-        base = self._shape("update")
-        shape: QueryShape = (*base[:9], names)
-        if meta.version_name is None:
-            compiled = compile_query(meta, shape)
-        else:  # every changed row's version goes up by one (models._locking)
-            compiled = meta.compiled(
-                ("qb_versioned", shape),
-                lambda: _p.compile_statement(_locking.bump_version(meta, build_node(meta, shape))),
-            )
-        tag = await _execution.execute(
-            self.database,
-            compiled[0],
-            _p.params_for(compiled, [*prepared, *self._wvalues]),
-            model=cls,
-            operation="update",
-            filters=self._filters,
-        )
-        _caching.notify_write(cls, hooks.ALL_ROWS)
-        return _execution.rows_affected(tag)
-
-    async def delete(self) -> int:
-        """DELETE the matching rows.
-
-        Returns:
-            The number of rows deleted.
-
-        Raises:
-            QueryError: The query is sliced, ordered or distinct.
-        """
-        cls = self.model_cls
-        self._check_writable("delete")
-        sql, params = self._compiled("delete")
-        tag = await _execution.execute(
-            self.database, sql, params, model=cls, operation="delete", filters=self._filters
-        )
-        _caching.notify_write(cls, hooks.ALL_ROWS)
-        return _execution.rows_affected(tag)
 
     # -- iteration ---------------------------------------------------------------------------
 
