@@ -63,11 +63,36 @@ async def test_nesting_and_tasks(recording_db: Recorder) -> None:
         await NqItem.filter().all()
 
 
+async def test_copy_counts_once_as_the_statement_the_driver_records(
+    recording_db: Recorder,
+) -> None:
+    recording_db.add_result(tag="COPY 2")
+    recording_db.add_result(tag="COPY 1")
+    async with assert_num_queries(2) as counted:
+        copied = await _execution.copy_records(
+            "recorded", "nq_item", ["id"], [(1,), (2,)], schema="pg_temp"
+        )
+        await _execution.copy_records("recorded", "nq_item", ["id"], [(3,)])
+    assert copied == 2
+    expected = [
+        'COPY "pg_temp"."nq_item" ("id") FROM STDIN (FORMAT binary)',
+        'COPY "nq_item" ("id") FROM STDIN (FORMAT binary)',
+    ]
+    assert counted.statements == [("recorded", sql) for sql in expected]
+    assert recording_db.sql == expected  # the same text the recording driver shows
+    with pytest.raises(AssertionError, match=r'1 was sent:\n  1\. \[recorded\] COPY "nq_item"'):
+        async with assert_num_queries(0):
+            await _execution.copy_records("recorded", "nq_item", ["id"], [(4,)])
+
+
 async def test_entry_points_are_restored_and_bad_counts_rejected() -> None:
     original = _execution.fetch
+    original_copy = _execution.copy_records
     async with count_queries():
         assert _execution.fetch is not original
+        assert _execution.copy_records is not original_copy
     assert _execution.fetch is original
+    assert _execution.copy_records is original_copy
     for bad in (-1, "3", True):
         with pytest.raises(ValidationError, match="pass a non-negative int"):
             async with assert_num_queries(bad):  # type: ignore[arg-type]

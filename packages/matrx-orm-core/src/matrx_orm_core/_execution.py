@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from typing import Any
 
-from ._quoting import quote_ident
+from ._quoting import copy_statement
 from .config import get_config
 from .connections import AsyncDatabaseManager
 from .drivers.base import Connection, NotificationHandler, Row
@@ -471,9 +471,7 @@ async def copy_records(
                     table, columns, records, schema=schema, timeout=timeout
                 )
     except Exception as err:
-        target = ".".join(quote_ident(n) for n in (schema, table) if n is not None)
-        cols = ", ".join(quote_ident(c) for c in columns)
-        described = f"COPY {target} ({cols}) FROM STDIN (FORMAT binary)"
+        described = copy_statement(table, columns, schema)
         _raise(err, database, described, (len(records),), model, operation, None, timeout)
         raise  # pragma: no cover - _raise always raises
     return rows_affected(tag)

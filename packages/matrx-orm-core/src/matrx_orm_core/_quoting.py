@@ -8,10 +8,17 @@ import functools
 import math
 import re
 import uuid
+from collections.abc import Sequence
 
 from .exceptions import FieldError, ValidationError
 
-__all__ = ["MAX_IDENTIFIER_BYTES", "quote_ident", "quote_literal", "quote_qualified"]
+__all__ = [
+    "MAX_IDENTIFIER_BYTES",
+    "copy_statement",
+    "quote_ident",
+    "quote_literal",
+    "quote_qualified",
+]
 
 MAX_IDENTIFIER_BYTES = 63
 """PostgreSQL keeps NAMEDATALEN - 1 = 63 bytes of an identifier and silently truncates the rest."""
@@ -111,6 +118,24 @@ def quote_qualified(*parts: str | None) -> str:
             reason="a qualified name needs at least one part that is not None",
         )
     return ".".join(quoted)
+
+
+def copy_statement(table: str, columns: Sequence[str], schema: str | None = None) -> str:
+    """The text of the binary COPY a driver runs to load ``columns`` of ``table``.
+
+    The driver's COPY protocol call takes the names, not SQL; this is how that statement is
+    shown wherever SQL text is expected: in error messages, by the recording test driver and by
+    ``assert_num_queries``.
+
+    Returns:
+        ``COPY "schema"."table" ("a", "b") FROM STDIN (FORMAT binary)`` (no schema part when
+        ``schema`` is ``None``).
+
+    Raises:
+        FieldError: a name is not a valid identifier (see `quote_ident`).
+    """
+    cols = ", ".join([quote_ident(name) for name in columns])
+    return f"COPY {quote_qualified(schema, table)} ({cols}) FROM STDIN (FORMAT binary)"
 
 
 def _quote_text(text: str) -> str:

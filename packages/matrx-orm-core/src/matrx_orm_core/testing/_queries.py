@@ -1,25 +1,28 @@
 """``assert_num_queries``: count the statements an ORM block sends, for N+1 tests.
 
 While at least one block is open, the execution layer's entry points (``execute``, ``fetch``,
-``fetch_one``, ``fetch_val``, ``execute_many``) are wrapped; the wrapper records a statement
-only when the calling task runs inside a block (a context variable, inherited by tasks started
-inside it), so statements of unrelated tasks are never counted. When the last block closes the
-original functions are put back, so the hot path pays nothing outside tests. Transaction
-control (``BEGIN``, ``COMMIT``, ``SAVEPOINT``) is not a statement an operation sends and is not
-counted; each ``execute_many`` call counts once.
+``fetch_one``, ``fetch_val``, ``execute_many``, ``copy_records``) are wrapped; the wrapper
+records a statement only when the calling task runs inside a block (a context variable,
+inherited by tasks started inside it), so statements of unrelated tasks are never counted.
+When the last block closes the original functions are put back, so the hot path pays nothing
+outside tests. Transaction control (``BEGIN``, ``COMMIT``, ``SAVEPOINT``) is not a statement an
+operation sends and is not counted; each ``execute_many`` call counts once, and so does each
+``copy_records`` call (a binary COPY, recorded as the text the recording driver shows:
+``COPY "t" ("a", ...) FROM STDIN (FORMAT binary)``).
 """
 
 from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from matrx_orm_core import _execution
+from matrx_orm_core._quoting import copy_statement
 from matrx_orm_core.exceptions import ValidationError
 
 __all__ = ["CountedQueries", "assert_num_queries", "count_queries"]
@@ -70,6 +73,23 @@ def _wrap(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     return counted
 
 
+def _wrap_copy(original: Callable[..., Any]) -> Callable[..., Any]:
+    # copy_records takes the target's names, not SQL: record the statement's text instead.
+    @functools.wraps(original)
+    async def counted(
+        database: str, table: str, columns: Sequence[str], *args: Any, **kwargs: Any
+    ) -> Any:
+        counters = _active.get()
+        if counters:
+            sql = copy_statement(table, columns, kwargs.get("schema"))
+            for counter in counters:
+                counter.statements.append((database, sql))
+        return await original(database, table, columns, *args, **kwargs)
+
+    counted.__dict__["_matrx_counted"] = "copy_records"
+    return counted
+
+
 def _install() -> None:
     global _users
     with _lock:
@@ -78,6 +98,8 @@ def _install() -> None:
                 original = getattr(_execution, name)
                 _originals[name] = original
                 setattr(_execution, name, _wrap(name, original))
+            _originals["copy_records"] = _execution.copy_records
+            _execution.copy_records = _wrap_copy(_execution.copy_records)
         _users += 1
 
 

@@ -17,7 +17,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, context
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from matrx_orm_core._quoting import quote_ident
+from matrx_orm_core._quoting import copy_statement
 from matrx_orm_core.exceptions import ConnectionError, ORMException, TransactionError
 
 if TYPE_CHECKING:
@@ -316,15 +316,13 @@ class Recorder:
         records: Iterable[Sequence[Any]],
         schema: str | None,
     ) -> str:
-        target = ".".join([quote_ident(name) for name in (schema, table) if name is not None])
-        cols = ", ".join([quote_ident(name) for name in columns])
         copied = tuple([tuple(record) for record in records])
         for record in copied:
             if len(record) != len(columns):
                 raise TypeError(
                     f"copy_records(): a record has {len(record)} values for {len(columns)} columns"
                 )
-        sql = f"COPY {target} ({cols}) FROM STDIN (FORMAT binary)"
+        sql = copy_statement(table, columns, schema)
         return self._answer(sql, copied, row_count=len(copied))[1]
 
     def _listen(self, channel: str, handler: NotificationHandler) -> None:
