@@ -151,9 +151,11 @@ def prepare_rows(
     """
     rows = _as_list(cls, objects_data, "objects_data", operation)
     meta = cls._meta
-    keys: dict[str, None] = {}
+    # One pass checks every row is a mapping and whether all rows list the same keys in the
+    # same order (the common shape: then the first row's keys are the union).
+    shape: list[Any] | None = list(rows[0]) if rows and isinstance(rows[0], Mapping) else None
     for index, row in enumerate(rows):
-        if not isinstance(row, Mapping):
+        if type(row) is not dict and not isinstance(row, Mapping):
             raise _model_error(
                 cls,
                 operation,
@@ -161,7 +163,15 @@ def prepare_rows(
                 "dict of field values.",
                 row=index,
             )
-        keys.update(dict.fromkeys(row))
+        if shape is not None and list(row) != shape:
+            shape = None
+    keys: dict[str, None]
+    if shape is not None:
+        keys = dict.fromkeys(shape)
+    else:
+        keys = {}
+        for row in rows:
+            keys.update(dict.fromkeys(row))
     check_names(cls, keys, operation)
     auto_now = set(meta.auto_now_fields)
     auto_add = set(meta.auto_now_add_fields)
@@ -187,7 +197,9 @@ def prepare_rows(
     has_json = any(entry[6] is not None for entry in plan)
     names = tuple(meta.fields)
     if rows:
-        columnwise = _prepare_columns(cls, rows, plan, names, now, keep_none, operation)
+        columnwise = _prepare_columns(
+            cls, rows, plan, names, now, keep_none, operation, uniform=shape is not None
+        )
         if columnwise is not None:
             return columnwise
     prepared: list[_PreparedRow] = []
@@ -245,9 +257,12 @@ def _prepare_columns(
     now: datetime | None,
     keep_none: bool,
     operation: str,
+    *,
+    uniform: bool = False,
 ) -> list[_PreparedRow] | None:
     """``prepare_rows`` one column at a time, for the common shape: every row has the same
-    keys and no value (given or default) is ``None``.
+    keys and no value (given or default) is ``None``. ``uniform`` says the caller has checked
+    the keys already.
 
     Each column is prepared with one ``map`` over the rows, and the rows' value dicts are
     built from the columns at the end. The result is the same as the row-by-row loop's.
@@ -259,9 +274,10 @@ def _prepare_columns(
         cell in row order (callable defaults are then called again).
     """
     first = rows[0].keys()
-    for row in rows:
-        if row.keys() != first:
-            return None
+    if not uniform:  # ``uniform``: the caller saw the same keys, in order, in every row
+        for row in rows:
+            if row.keys() != first:
+                return None
     count = len(rows)
     columns: list[str] = []
     cells: list[list[Any]] = []
