@@ -1170,3 +1170,34 @@ def test_count_mode_sync_twin(recording_db: Recorder) -> None:
     count = BUser.bulk_create_sync([{"id": U1, "username": "al"}], returning=False)
     assert count == 1
     assert recording_db.statements == [(COPY_INTO_USER, ((U1, "al", True),))]
+
+
+# --- prepare_rows: the one pass over the rows ---------------------------------------------------
+
+
+async def test_rows_with_the_same_keys_in_another_order_form_one_group(
+    recording_db: Recorder,
+) -> None:
+    from types import MappingProxyType
+
+    recording_db.add_result(rows=[urow(U1, "al"), urow(U2, "bob"), urow(U3, "cy")])
+    users = await BUser.bulk_create(
+        [
+            {"id": U1, "username": "al"},
+            {"username": "bob", "id": U2},  # same keys, other order
+            MappingProxyType({"id": U3, "username": "cy"}),  # any Mapping is a row
+        ]
+    )
+    assert len(recording_db.statements) == 1
+    assert recording_db.params[0] == ([U1, U2, U3], ["al", "bob", "cy"], [True, True, True])
+    assert [u.username for u in users] == ["al", "bob", "cy"]
+
+
+async def test_a_row_that_is_not_a_mapping_is_named_by_index(recording_db: Recorder) -> None:
+    for returning in (True, False):
+        with pytest.raises(ValidationError, match=r"row 1 is a list, not a dict") as info:
+            await BUser.bulk_create(
+                [{"id": U1, "username": "al"}, [("id", U2)]], returning=returning
+            )
+        assert info.value.details["row"] == 1
+    assert recording_db.statements == []
