@@ -356,10 +356,15 @@ async def test_statement_timeouts_are_database_errors(
 # --- connecting --------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("opening", "action"),
+    [("create_pool", "Connecting to"), ("connect", "Opening a session to")],
+)
 async def test_unreachable_port_is_connection_error_without_password(
-    matrx_test_server: DatabaseServer, database_name: str
+    matrx_test_server: DatabaseServer, database_name: str, opening: str, action: str
 ) -> None:
-    # Whatever the test server is, nothing listens on this loopback port.
+    # Whatever the test server is, nothing listens on this loopback port. A pool and a
+    # dedicated session (the cache's listener) are opened through one error translation.
     config = _config(
         matrx_test_server,
         database_name,
@@ -369,9 +374,10 @@ async def test_unreachable_port_is_connection_error_without_password(
         connect_timeout=3.0,
     )
     with pytest.raises(ConnectionError) as info:
-        await get_driver().create_pool(config)
+        await getattr(get_driver(), opening)(config)
     text = f"{info.value}{info.value!r}{info.value.details}{info.value.message}"
     assert SECRET not in text
+    assert info.value.message.startswith(f"{action} postgresql://")
     assert "127.0.0.1" in info.value.message or config.host in info.value.message
 
 

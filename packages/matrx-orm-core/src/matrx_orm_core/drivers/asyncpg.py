@@ -9,8 +9,8 @@ import logging
 import ssl as ssl_module
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -477,9 +477,39 @@ class AsyncpgDriver:
                 not exist (the message never contains the password).
             ConfigurationError: asyncpg rejected the settings.
         """
+        with self._opening(config, "Connecting to"):
+            raw = await asyncpg.create_pool(**pool_options(config))
+        return AsyncpgPool(raw)
+
+    async def connect(self, config: DatabaseProjectConfig) -> AsyncpgSession:
+        """Open one dedicated session for ``config`` (no pool; the caller closes it).
+
+        Returns:
+            The session, with the ORM's codecs installed.
+
+        Raises:
+            ConnectionError: the server is unreachable or refused the login.
+            ConfigurationError: asyncpg rejected the settings.
+        """
+        options = pool_options(config)
+        for key in ("min_size", "max_size", "init", "reset"):
+            options.pop(key, None)
+        with self._opening(config, "Opening a session to"):
+            raw = await asyncpg.connect(**options)
+        await init_connection(raw)
+        return AsyncpgSession(raw)
+
+    @contextmanager
+    def _opening(self, config: DatabaseProjectConfig, action: str) -> Iterator[None]:
+        """Translate what opening a pool or a session can raise (shared by both).
+
+        Server errors go through :meth:`translate_error`; rejected settings become a
+        ``ConfigurationError``; an unreachable server or a timeout a ``ConnectionError`` whose
+        message names the redacted DSN (never the password).
+        """
         where = config.dsn(redacted=True)
         try:
-            raw = await asyncpg.create_pool(**pool_options(config))
+            yield
         except asyncpg.PostgresError as err:
             translated = self.translate_error(err)
             if translated is not None:
@@ -497,43 +527,11 @@ class AsyncpgDriver:
                 else f"failed ({type(err).__name__}: {err})"
             )
             raise connection_error(
-                f"Connecting to {where} for database '{config.name}' {what}. Check host, port "
+                f"{action} {where} for database '{config.name}' {what}. Check host, port "
                 "and that the server is running and reachable.",
                 db_url=where,
                 original_error=err,
             ) from err
-        return AsyncpgPool(raw)
-
-    async def connect(self, config: DatabaseProjectConfig) -> AsyncpgSession:
-        """Open one dedicated session for ``config`` (no pool; the caller closes it).
-
-        Returns:
-            The session, with the ORM's codecs installed.
-
-        Raises:
-            ConnectionError: the server is unreachable or refused the login.
-        """
-        options = pool_options(config)
-        for key in ("min_size", "max_size", "init", "reset"):
-            options.pop(key, None)
-        where = config.dsn(redacted=True)
-        try:
-            raw = await asyncpg.connect(**options)
-        except asyncpg.PostgresError as err:
-            translated = self.translate_error(err)
-            if translated is not None:
-                translated.enrich(db_url=where)
-                raise translated from err
-            raise
-        except (OSError, asyncio.TimeoutError) as err:
-            raise connection_error(
-                f"Opening a session to {where} for database '{config.name}' failed "
-                f"({type(err).__name__}: {err}). Check host, port and that the server is running.",
-                db_url=where,
-                original_error=err,
-            ) from err
-        await init_connection(raw)
-        return AsyncpgSession(raw)
 
     def translate_error(
         self,
