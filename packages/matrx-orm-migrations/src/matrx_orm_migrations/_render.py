@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol
 
 import jinja2
@@ -20,6 +21,7 @@ __all__ = [
     "render_operations",
     "split_operations",
     "suggest_name",
+    "write_new_file",
 ]
 
 EMPTY_DESCRIPTION = "TODO: describe this migration."
@@ -254,3 +256,21 @@ def migration_filename(number: int, name: str) -> str:
             ),
         )
     return f"{number:04d}_{name}.py"
+
+
+def write_new_file(path: Path, source: str) -> None:
+    """Write a new migration file (creating its folder); never overwrite one.
+
+    Raises:
+        MigrationError: ``path`` exists already (naming the file).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x", encoding="utf-8", newline="\n") as handle:
+            handle.write(source)
+    except FileExistsError as err:
+        raise MigrationError(
+            migration=path.stem,
+            original_error=err,
+            message=f"Migration file {path} already exists; pick another name or number.",
+        ) from err

@@ -421,7 +421,13 @@ class SchemaDiff:
         Raises:
             MigrationError: a file exists already, or ``name`` is not a valid name part.
         """
-        from ._render import migration_filename, render_operations, split_operations, suggest_name
+        from ._render import (
+            migration_filename,
+            render_operations,
+            split_operations,
+            suggest_name,
+            write_new_file,
+        )
         from .loader import MigrationLoader
 
         operations = await self.compute_diff()
@@ -437,23 +443,10 @@ class SchemaDiff:
             part = (name if main else None) or suggest_name(group)
             path = Path(migrations_dir) / migration_filename(first + index, part)
             source = render_operations(group, dependencies=[latest] if latest else [])
-            try:
-                _write_new(path, source)
-            except FileExistsError as err:
-                raise MigrationError(
-                    migration=path.stem,
-                    original_error=err,
-                    message=f"Migration file {path} already exists; pick another name or number.",
-                ) from err
+            write_new_file(path, source)
             logger.info("Created migration: %s", path)
             latest = path.stem
         return path
-
-
-def _write_new(path: Path, source: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("x", encoding="utf-8", newline="\n") as handle:
-        handle.write(source)
 
 
 def _filtered(schema: Schema, table_filter: TableFilter) -> Schema:

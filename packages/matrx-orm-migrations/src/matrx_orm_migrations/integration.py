@@ -21,6 +21,7 @@ from ._render import (
     render_operations,
     split_operations,
     suggest_name,
+    write_new_file,
 )
 from .db import MigrationDB
 from .executor import MigrationExecutor, MigrationStatus, ProgressCallback
@@ -199,23 +200,10 @@ async def makemigrations(
 
     for issue in planned[0].safety_issues:
         warnings.warn(str(issue.message), MigrationSafetyWarning, stacklevel=2)
-    planned[0].path.parent.mkdir(parents=True, exist_ok=True)
     for item in planned:
-        _write_new(item.path, item.source)
+        write_new_file(item.path, item.source)
         logger.info("Created migration: %s", item.path)
     return planned[-1].path
-
-
-def _write_new(path: Path, source: str) -> None:
-    try:
-        with path.open("x", encoding="utf-8", newline="\n") as handle:
-            handle.write(source)
-    except FileExistsError as err:
-        raise MigrationError(
-            migration=path.stem,
-            original_error=err,
-            message=f"Migration file {path} already exists; pick another name.",
-        ) from err
 
 
 async def migrate(
@@ -294,7 +282,6 @@ async def create_empty(
     loader = MigrationLoader(migrations_dir)
     latest = loader.latest_name()
     path = loader.migrations_dir / migration_filename(loader.next_number(), name)
-    loader.migrations_dir.mkdir(parents=True, exist_ok=True)
-    _write_new(path, render_empty(dependencies=[latest] if latest else []))
+    write_new_file(path, render_empty(dependencies=[latest] if latest else []))
     logger.info("Created migration: %s", path)
     return path
