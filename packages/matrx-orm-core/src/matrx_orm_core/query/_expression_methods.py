@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from matrx_orm_core import _caching, _execution, hooks
 from matrx_orm_core.exceptions import QueryError, QueryUsageError
 from matrx_orm_core.models import _locking
 from matrx_orm_core.models import _persistence as _p
@@ -79,6 +78,7 @@ class ExpressionMethods:
         async def _rows(
             self, operation: str, columns: tuple[str, ...] | None = None
         ) -> list[Row]: ...
+        async def _send_update(self, compiled: _p.Compiled, set_values: Sequence[Any]) -> int: ...
 
     # -- state -------------------------------------------------------------------------------
 
@@ -440,16 +440,7 @@ class ExpressionMethods:
                 _locking.bump_version(meta, build_node(meta, shape, None, sets))
             ),
         )
-        tag = await _execution.execute(
-            self.database,
-            compiled[0],
-            _p.params_for(compiled, [*bound, *self._wvalues]),
-            model=cls,
-            operation="update",
-            filters=self._filters,
-        )
-        _caching.notify_write(cls, hooks.ALL_ROWS)
-        return _execution.rows_affected(tag)
+        return await self._send_update(compiled, bound)
 
     def _annotate_instances(self, instances: list[T]) -> list[T]:
         """Copy annotation values into ``_extra_data`` (they are attributes already).

@@ -7,7 +7,7 @@ of optimistically locked models, and tell the cache hook that any row may have c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from matrx_orm_core import _caching, _execution, hooks
@@ -98,10 +98,16 @@ class WriteMethods:
                 ("qb_versioned", shape),
                 lambda: _p.compile_statement(_locking.bump_version(meta, build_node(meta, shape))),
             )
+        return await self._send_update(compiled, prepared)
+
+    async def _send_update(self, compiled: _p.Compiled, set_values: Sequence[Any]) -> int:
+        """Run a compiled UPDATE of the matching rows (its SET values bind before the WHERE
+        values) and tell the cache hook any row may have changed; return the row count."""
+        cls = self.model_cls
         tag = await _execution.execute(
             self.database,
             compiled[0],
-            _p.params_for(compiled, [*prepared, *self._wvalues]),
+            _p.params_for(compiled, [*set_values, *self._wvalues]),
             model=cls,
             operation="update",
             filters=self._filters,
