@@ -7,7 +7,7 @@ with ``set_related`` so ``get_related`` reads them later without a query.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
 from typing import Any
 
@@ -29,6 +29,30 @@ from ._common import (
 from ._prefetch import prefetch_related_objects
 
 __all__ = ["RelationLoader"]
+
+
+async def _fetch_each(
+    instance: Model,
+    names: list[str],
+    fetch: Callable[..., Awaitable[Any]],
+    operation: str,
+    on_failure: Callable[[], Any],
+) -> dict[str, Any]:
+    """``fetch(instance, name, operation, warn=False)`` for every name (concurrently outside a
+    transaction, see ``run_all``). A failing relation is logged and gets ``on_failure()`` so the
+    others still load (API.md §4.2)."""
+
+    async def one(name: str) -> Any:
+        try:
+            return await fetch(instance, name, operation, warn=False)
+        except Exception as err:  # report and carry on
+            logger.warning(
+                "%s.%s: %s failed: %s", type(instance).__name__, operation, name, one_line(err)
+            )
+            return on_failure()
+
+    values = await run_all([partial(one, name) for name in names])
+    return dict(zip(names, values, strict=True))
 
 
 def _fk_query(instance: Model, key: str) -> tuple[QueryBuilder[Any], str, Any] | None:
@@ -101,20 +125,10 @@ class RelationLoader:
         """
         return await self._fetch_fk(instance, name, "fetch_fk", warn=True)
 
-    async def _resilient_fk(self, instance: Model, key: str) -> Any:
-        try:
-            return await self._fetch_fk(instance, key, "fetch_fks", warn=False)
-        except Exception as err:  # report and carry on (API.md §4.2)
-            logger.warning(
-                "%s.fetch_fks: %s failed: %s", type(instance).__name__, key, one_line(err)
-            )
-            return None
-
     async def fetch_fks(self, instance: Model) -> dict[str, Any]:
         """Every FK target (``None`` for a failing one, logged)."""
         keys = list(instance._meta.foreign_keys)
-        values = await run_all([partial(self._resilient_fk, instance, k) for k in keys])
-        return dict(zip(keys, values, strict=True))
+        return await _fetch_each(instance, keys, self._fetch_fk, "fetch_fks", lambda: None)
 
     async def filter_fk(self, instance: Model, name: str, /, **filters: Any) -> list[Any]:
         """The FK target matching ``filters`` too, as a list (empty when none matches)."""
@@ -156,20 +170,10 @@ class RelationLoader:
         """
         return await self._fetch_ifk(instance, name, "fetch_ifk", warn=True)
 
-    async def _resilient_ifk(self, instance: Model, name: str) -> list[Any]:
-        try:
-            return await self._fetch_ifk(instance, name, "fetch_ifks", warn=False)
-        except Exception as err:
-            logger.warning(
-                "%s.fetch_ifks: %s failed: %s", type(instance).__name__, name, one_line(err)
-            )
-            return []
-
     async def fetch_ifks(self, instance: Model) -> dict[str, list[Any]]:
         """Every inverse FK (``[]`` for a failing one, logged)."""
         names = list(instance._meta.inverse_foreign_keys)
-        values = await run_all([partial(self._resilient_ifk, instance, n) for n in names])
-        return dict(zip(names, values, strict=True))
+        return await _fetch_each(instance, names, self._fetch_ifk, "fetch_ifks", list)
 
     async def filter_ifk(self, instance: Model, name: str, /, **filters: Any) -> list[Any]:
         """The inverse FK rows that also match ``filters``."""
@@ -205,20 +209,10 @@ class RelationLoader:
         """
         return await self._fetch_m2m(instance, name, "fetch_m2m", warn=True)
 
-    async def _resilient_m2m(self, instance: Model, name: str) -> list[Any]:
-        try:
-            return await self._fetch_m2m(instance, name, "fetch_m2ms", warn=False)
-        except Exception as err:
-            logger.warning(
-                "%s.fetch_m2ms: %s failed: %s", type(instance).__name__, name, one_line(err)
-            )
-            return []
-
     async def fetch_m2ms(self, instance: Model) -> dict[str, list[Any]]:
         """Every many-to-many relation (``[]`` for a failing one, logged)."""
         names = list(instance._meta.many_to_many_keys)
-        values = await run_all([partial(self._resilient_m2m, instance, n) for n in names])
-        return dict(zip(names, values, strict=True))
+        return await _fetch_each(instance, names, self._fetch_m2m, "fetch_m2ms", list)
 
     async def add_m2m(self, instance: Model, name: str, *ids: Any) -> int:
         """Link targets (keys or instances); returns the junction rows actually inserted.
