@@ -32,7 +32,7 @@ from matrx_orm_core.fields import (
     JSONField,
     UUIDField,
 )
-from matrx_orm_core.models import Model, _bulk, _bulk_copy
+from matrx_orm_core.models import Model, _bulk, _bulk_copy, _bulk_prepare
 from matrx_orm_core.sql import Params, Table
 from matrx_orm_core.testing import Recorder
 
@@ -1201,3 +1201,37 @@ async def test_a_row_that_is_not_a_mapping_is_named_by_index(recording_db: Recor
             )
         assert info.value.details["row"] == 1
     assert recording_db.statements == []
+
+
+def test_batch_rows_build_each_row_on_demand() -> None:
+    rows = _bulk_prepare.prepare_rows(
+        BUser,
+        [{"id": U1, "username": "al"}, {"id": U2, "username": "bob"}, {"id": U3, "username": "cy"}],
+        "bulk_create",
+        keep_none=False,
+        lazy=True,
+    )
+    assert isinstance(rows, _bulk_prepare.BatchRows)
+    assert len(rows) == 3
+    assert [r.index for r in rows] == [0, 1, 2]
+    assert rows[-1].values == {"id": U3, "username": "cy", "is_active": True}
+    assert [r.get("username") for r in rows[1:]] == ["bob", "cy"]
+    with pytest.raises(IndexError):
+        rows[3]
+    # Rows that cannot be prepared column by column come back as a list either way.
+    mixed = _bulk_prepare.prepare_rows(
+        BUser, [{"id": U1, "username": "al"}, {"id": U2}], "bulk_create", keep_none=False, lazy=True
+    )
+    assert isinstance(mixed, list)
+
+
+async def test_count_mode_of_rows_without_values_inserts_defaults(recording_db: Recorder) -> None:
+    recording_db.add_result(rows=[{"id": 1, "name": "x", "data": None}])
+    recording_db.add_result(rows=[{"id": 2, "name": "x", "data": None}])
+    assert await BItem.bulk_create([{}, {}], returning=False) == 2
+    assert recording_db.sql == [
+        "BEGIN",
+        'INSERT INTO "app"."b_item" DEFAULT VALUES RETURNING "id", "name", "data"',
+        'INSERT INTO "app"."b_item" DEFAULT VALUES RETURNING "id", "name", "data"',
+        "COMMIT",
+    ]

@@ -47,6 +47,7 @@ from . import _locking
 from ._bulk_copy import CopyStep, copy_applies
 from ._bulk_count import DirectCopy, direct_copy, group_keys
 from ._bulk_prepare import (
+    BatchRows,
     _groups,
     _instances,
     _json_column,
@@ -216,7 +217,7 @@ def _copy_step(
 
 async def _run_plan(
     cls: type[M],
-    plan: Sequence[tuple[Compiled | CopyStep | DirectCopy, list[Any], list[_PreparedRow], Any]],
+    plan: Sequence[tuple[Compiled | CopyStep | DirectCopy, list[Any], Sequence[_PreparedRow], Any]],
     operation: str,
     on_rows: Any,
 ) -> None:
@@ -265,14 +266,14 @@ async def _run_plan(
 
 async def _run_inserts(
     cls: type[M],
-    plan: Sequence[tuple[Compiled | CopyStep, list[Any], list[_PreparedRow], tuple[str, ...]]],
+    plan: Sequence[tuple[Compiled | CopyStep, list[Any], Sequence[_PreparedRow], tuple[str, ...]]],
     total: int,
     operation: str,
 ) -> list[M]:
     meta = cls._meta
     results: list[M | None] = [None] * total
 
-    def on_rows(rows: list[Row], group: list[_PreparedRow], by: tuple[str, ...]) -> None:
+    def on_rows(rows: list[Row], group: Sequence[_PreparedRow], by: tuple[str, ...]) -> None:
         for index, instance in _match(cls, operation, group, hydrate_many(cls, rows), by):
             results[index] = instance
 
@@ -311,13 +312,18 @@ async def bulk_create(cls: type[M], objects_data: Any, *, returning: bool = True
             operation,
             f"{cls.__name__}.bulk_create(): returning must be True or False, got {returning!r}.",
         )
-    rows = prepare_rows(cls, objects_data, operation, keep_none=False)
+    rows = prepare_rows(cls, objects_data, operation, keep_none=False, lazy=not returning)
     if not rows:
         return [] if returning else 0
     pk_names = cls._meta.pk_names
-    plan: list[tuple[Any, list[Any], list[_PreparedRow], tuple[str, ...]]] = []
+    plan: list[tuple[Any, list[Any], Sequence[_PreparedRow], tuple[str, ...]]] = []
     keys: list[Any] | None = []
-    for key, group in _groups(rows, with_supplied=False).items():
+    groups: Mapping[tuple[Any, ...], Sequence[_PreparedRow]]
+    if isinstance(rows, BatchRows):  # one column-wise batch, no object per row
+        groups = {rows.batch.columns: rows}
+    else:
+        groups = _groups(rows, with_supplied=False)
+    for key, group in groups.items():
         columns: tuple[str, ...] = key
         if not returning:
             found = group_keys(cls, columns, group)
@@ -337,7 +343,9 @@ async def bulk_create(cls: type[M], objects_data: Any, *, returning: bool = True
         return await _run_inserts(cls, plan, len(rows), operation)
     counted = [0]
 
-    def on_rows(result: list[Row] | int, group: list[_PreparedRow], by: tuple[str, ...]) -> None:
+    def on_rows(
+        result: list[Row] | int, group: Sequence[_PreparedRow], by: tuple[str, ...]
+    ) -> None:
         counted[0] += result if isinstance(result, int) else len(result)
 
     await _run_plan(cls, plan, operation, on_rows)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from matrx_orm_core.exceptions import ORMException, StateError, ValidationError
 from matrx_orm_core.fields.json import JSONField
@@ -134,9 +134,63 @@ class _PreparedRow:
         return None if value is None else json.dumps(value)
 
 
+class BatchRows(Sequence[_PreparedRow]):
+    """The rows of one column-wise batch, each built only when it is looked at.
+
+    ``prepare_rows(..., lazy=True)`` returns this instead of a list when every row went
+    through the column-wise path, so a caller that only needs the columns (``bulk_create``
+    with ``returning=False``) never builds one object per row.
+    """
+
+    __slots__ = ("batch", "supplied")
+
+    def __init__(self, batch: _Batch, supplied: tuple[str, ...]) -> None:
+        self.batch = batch
+        self.supplied = supplied
+
+    def __len__(self) -> int:
+        return self.batch.size
+
+    @overload
+    def __getitem__(self, index: int) -> _PreparedRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[_PreparedRow]: ...
+
+    def __getitem__(self, index: int | slice) -> _PreparedRow | list[_PreparedRow]:
+        if isinstance(index, slice):
+            return [self._row(i) for i in range(*index.indices(self.batch.size))]
+        size = self.batch.size
+        if index < 0:
+            index += size
+        if not 0 <= index < size:
+            raise IndexError("batch row index out of range")
+        return self._row(index)
+
+    def _row(self, index: int) -> _PreparedRow:
+        return _PreparedRow(index, None, self.supplied, None, self.batch)
+
+
+@overload
 def prepare_rows(
-    cls: type[Model], objects_data: Any, operation: str, *, keep_none: bool
-) -> list[_PreparedRow]:
+    cls: type[Model],
+    objects_data: Any,
+    operation: str,
+    *,
+    keep_none: bool,
+    lazy: Literal[False] = ...,
+) -> list[_PreparedRow]: ...
+
+
+@overload
+def prepare_rows(
+    cls: type[Model], objects_data: Any, operation: str, *, keep_none: bool, lazy: bool
+) -> Sequence[_PreparedRow]: ...
+
+
+def prepare_rows(
+    cls: type[Model], objects_data: Any, operation: str, *, keep_none: bool, lazy: bool = False
+) -> Sequence[_PreparedRow]:
     """Validate names and prepare every value of every row, as ``create()`` would.
 
     A field missing from a row gets its client default (when it has one); ``auto_now`` fields
@@ -147,6 +201,10 @@ def prepare_rows(
     Raises:
         ValidationError: ``objects_data`` is not a list of dicts, or a value is not acceptable
             (the error names the row index).
+
+    Returns:
+        One prepared row per input row; with ``lazy``, a :class:`BatchRows` when the rows were
+        prepared column by column.
         FieldError: A key is not a field of ``cls``.
     """
     rows = _as_list(cls, objects_data, "objects_data", operation)
@@ -201,7 +259,10 @@ def prepare_rows(
             cls, rows, plan, names, now, keep_none, operation, uniform=shape is not None
         )
         if columnwise is not None:
-            return columnwise
+            batch, supplied = columnwise
+            if lazy:
+                return BatchRows(batch, supplied)
+            return [_PreparedRow(index, None, supplied, None, batch) for index in range(batch.size)]
     prepared: list[_PreparedRow] = []
     append = prepared.append
     for index, row in enumerate(rows):
@@ -259,7 +320,7 @@ def _prepare_columns(
     operation: str,
     *,
     uniform: bool = False,
-) -> list[_PreparedRow] | None:
+) -> tuple[_Batch, tuple[str, ...]] | None:
     """``prepare_rows`` one column at a time, for the common shape: every row has the same
     keys and no value (given or default) is ``None``. ``uniform`` says the caller has checked
     the keys already.
@@ -268,7 +329,8 @@ def _prepare_columns(
     built from the columns at the end. The result is the same as the row-by-row loop's.
 
     Returns:
-        The prepared rows, or ``None`` when the input does not have that shape or anything
+        The batch and the supplied field names, or ``None`` when the input does not have
+        that shape or anything
         fails (a rejected value, an object whose ``==`` raises): the caller then runs the
         row-by-row loop, which gives the same result or raises the error for the first bad
         cell in row order (callable defaults are then called again).
@@ -317,7 +379,7 @@ def _prepare_columns(
         return None
     supplied = tuple([n for n in names if n in first]) if keep_none else ()
     batch = _Batch(tuple(columns), cells, dict(zip(json_columns, json_cells, strict=True)), count)
-    return [_PreparedRow(index, None, supplied, None, batch) for index in range(count)]
+    return batch, supplied
 
 
 def _as_row_error(
