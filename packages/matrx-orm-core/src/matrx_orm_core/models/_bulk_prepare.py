@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from operator import itemgetter
+from itertools import repeat
+from operator import is_, itemgetter
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from matrx_orm_core.exceptions import ORMException, StateError, ValidationError
@@ -349,7 +350,7 @@ def _prepare_columns(
         for name, field, has_default, is_now, is_add, prep, json_text in plan:
             if name in first:
                 column: list[Any] = list(map(itemgetter(name), rows))
-                if None in column:
+                if _has_none(column):
                     return None
             elif has_default:
                 ready = None if prep is None or is_now else field.get_prepared_defaults(count)
@@ -358,7 +359,7 @@ def _prepare_columns(
                     cells.append(ready)
                     continue
                 column = [field.get_default() for _ in range(count)]
-                if None in column:
+                if _has_none(column):
                     return None
             elif is_now or is_add:
                 column = [now] * count
@@ -380,6 +381,12 @@ def _prepare_columns(
     supplied = tuple([n for n in names if n in first]) if keep_none else ()
     batch = _Batch(tuple(columns), cells, dict(zip(json_columns, json_cells, strict=True)), count)
     return batch, supplied
+
+
+def _has_none(column: list[Any]) -> bool:
+    """Whether ``column`` holds ``None``, by identity (``None in column`` calls ``==``, which
+    for ``Decimal`` goes through an ``isinstance(..., Rational)`` check per value)."""
+    return any(map(is_, column, repeat(None)))
 
 
 def _as_row_error(
