@@ -16,7 +16,9 @@ Statement shapes (every identifier through ``quote_ident``, every value a bound 
   Groups of ``COPY_MIN_ROWS`` rows or more (and array groups above the cap) whose column types
   COPY can carry go through a staging table instead: ``CREATE TEMP TABLE``, ``COPY``, ``INSERT
   ... SELECT ... RETURNING``, ``DROP`` (``_bulk_copy``); bulk_upsert's too, with its ``ON
-  CONFLICT`` clause.
+  CONFLICT`` clause. ``bulk_create(..., returning=False)`` returns a row count instead: each
+  group whose column types COPY carries directly is one ``COPY`` into the model's table
+  (``_bulk_count``), any other group takes the statements above and its rows are counted.
 * ``bulk_update``: ``UPDATE t AS "_t" SET "f" = "_v"."f" FROM unnest(...) AS "_v"(pk, f, ...)
   WHERE "_t"."pk" = "_v"."pk"``.
 * ``bulk_delete``: ``DELETE FROM t WHERE "pk" = ANY($1::type[])`` (composite keys:
