@@ -226,7 +226,7 @@ class AsyncpgConnection:
         value is a ``str`` or ``uuid.UUID`` and a json/jsonb value is its JSON *text* (``str``).
         The connection's codecs are not touched (other statements keep the ORM's codecs, and
         no statement cache is dropped). Types with only a custom codec (hstore, ...) cannot be
-        copied. ``records`` may be an async iterable: rows are sent as it yields them.
+        copied.
         """
         names = (table, *columns, *(() if schema is None else (schema,)))
         for name in names:

@@ -98,9 +98,11 @@ class Connection(Protocol):
 
         ``table``, ``schema`` and ``columns`` are plain (unquoted) names; the driver quotes them
         with :func:`~matrx_orm_core._quoting.quote_ident`. Each record holds one value per
-        column, in ``columns`` order, in the form the driver's binary encoder for the column's
-        type takes. Returns the command tag (``"COPY 10000"``). COPY fires no RETURNING and no
-        rules; outside a transaction a failure leaves no row behind (COPY is one statement).
+        column, in ``columns`` order, in the form the driver's built-in binary encoder for the
+        column's type takes (the ORM's own codecs do not apply: a ``uuid`` value is a ``str``
+        or ``uuid.UUID``, a ``json``/``jsonb`` value its JSON text). Returns the command tag
+        (``"COPY 10000"``). COPY fires no RETURNING and no rules; outside a transaction a
+        failure leaves no row behind (COPY is one statement).
         """
         ...
 
