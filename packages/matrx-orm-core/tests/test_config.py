@@ -52,9 +52,19 @@ def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
         monkeypatch.delenv(name, raising=False)
     # No socket directory holds a server unless a test creates one.
     monkeypatch.setattr(dsn_module, "_DEFAULT_SOCKET_DIRS", (str(tmp_path / "nosock"),))
+    # Each test starts from an empty registry; what was registered before (the level2 session
+    # fixture's `matrx_test` when both levels run in one process) comes back afterwards.
+    saved = [
+        DatabaseRegistry.get_config_dataclass(name)
+        for name in DatabaseRegistry.get_all_database_project_names()
+    ]
     DatabaseRegistry.reset()
-    yield
-    DatabaseRegistry.reset()
+    try:
+        yield
+    finally:
+        DatabaseRegistry.reset()
+        for config in saved:
+            DatabaseRegistry.register(config)
 
 
 def make(
