@@ -18,6 +18,7 @@ from matrx_orm import (
     ArrayField,
     BooleanField,
     CharField,
+    DateField,
     DateTimeField,
     DecimalField,
     IntegerField,
@@ -25,6 +26,7 @@ from matrx_orm import (
     JSONBField,
     JSONField,
     Model,
+    ParameterError,
     TextField,
     UUIDField,
     ValidationError,
@@ -850,3 +852,84 @@ async def test_driver_copy_encodes_uuid_and_json_with_builtin_codecs(tables: Mig
     stored = {t.code: t for t in await BulkThing.all()}
     assert (stored["a"].data, stored["a"].ref) == ({"k": [1, "x"]}, str(ref))
     assert (stored["b"].data, stored["b"].ref, stored["c"].data) == ("text", str(ref), None)
+
+
+class CopyShapeA(Model):
+    id = IntegerField(primary_key=True)
+    code = CharField(max_length=20)
+    seen_at = DateTimeField(null=True)
+
+    _table_name = "bulk_shape_a"
+    _database = DB
+
+
+class CopyShapeB(Model):
+    id = UUIDField(primary_key=True)
+    code = IntegerField()
+    seen_at = DateField(null=True)
+
+    _table_name = "bulk_shape_b"
+    _database = DB
+
+
+SHAPES = (
+    'CREATE TABLE "bulk_shape_a" ("id" integer PRIMARY KEY, "code" varchar(20) NOT NULL, '
+    '"seen_at" timestamptz);'
+    'CREATE TABLE "bulk_shape_b" ("id" uuid PRIMARY KEY, "code" integer NOT NULL, '
+    '"seen_at" date)'
+)
+
+
+@pytest.mark.parametrize("returning", [True, False])
+async def test_copies_of_same_named_columns_with_other_types_on_one_connection(
+    tables: MigrationDB, monkeypatch: pytest.MonkeyPatch, returning: bool
+) -> None:
+    # Both models stage (or copy) columns "id", "code" and "seen_at" of other types on one
+    # connection, the staging table under one name: each COPY must encode for the types of
+    # the table it writes now, not for a description cached from the previous one.
+    monkeypatch.setattr(_bulk_copy, "COPY_MIN_ROWS", 1)
+    await tables.execute(SHAPES)
+    when = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)
+    try:
+        async with transaction(DB):
+            for round_ in range(2):
+                await CopyShapeA.filter().delete()
+                await CopyShapeB.filter().delete()
+                a_rows = [{"id": i, "code": f"a{i}", "seen_at": when} for i in range(3)]
+                b_rows = [{"id": str(uuid4()), "code": i, "seen_at": when.date()} for i in range(3)]
+                for model, rows in ((CopyShapeA, a_rows), (CopyShapeB, b_rows)):
+                    made = await model.bulk_create(rows, returning=returning)
+                    assert (made if not returning else len(made)) == 3, (round_, model)
+        assert sorted(b.code for b in await CopyShapeB.all()) == [0, 1, 2]
+        assert {b.seen_at for b in await CopyShapeB.all()} == {when.date()}
+        assert sorted(a.code for a in await CopyShapeA.all()) == ["a0", "a1", "a2"]
+        assert {a.seen_at for a in await CopyShapeA.all()} == {when}
+    finally:
+        await tables.execute('DROP TABLE IF EXISTS "bulk_shape_a", "bulk_shape_b"')
+
+
+async def test_count_mode_value_the_table_type_refuses_is_a_parameter_error(
+    tables: MigrationDB,
+) -> None:
+    # The model says timestamptz (aware datetimes); the table was made with a naive timestamp.
+    # COPY encodes for the table's type, which refuses an aware value: a ParameterError naming
+    # the model and the COPY target, nothing stored, and the pool's connections stay usable.
+    await tables.execute(
+        'CREATE TABLE "bulk_shape_a" ("id" integer PRIMARY KEY, "code" varchar(20) NOT NULL, '
+        '"seen_at" timestamp)'
+    )
+    when = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)
+    try:
+        for _ in range(3):
+            with pytest.raises(ParameterError) as info:
+                await CopyShapeA.bulk_create(
+                    [{"id": i, "code": "c", "seen_at": when} for i in range(3)], returning=False
+                )
+            assert info.value.model == "CopyShapeA"
+            assert info.value.operation == "bulk_create"
+            assert 'COPY "bulk_shape_a"' in str(info.value)
+        assert [await CopyShapeA.count() for _ in range(8)] == [0] * 8
+        # The default mode lets the server convert, as it always has.
+        assert len(await CopyShapeA.bulk_create([{"id": 1, "code": "c", "seen_at": when}])) == 1
+    finally:
+        await tables.execute('DROP TABLE IF EXISTS "bulk_shape_a"')

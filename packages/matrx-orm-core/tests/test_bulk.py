@@ -1167,7 +1167,12 @@ async def test_count_mode_copy_failure_names_the_model_and_rolls_back(
 
 
 def test_count_mode_sync_twin(recording_db: Recorder) -> None:
-    count = BUser.bulk_create_sync([{"id": U1, "username": "al"}], returning=False)
+    from matrx_orm_core import _loop
+
+    try:
+        count = BUser.bulk_create_sync([{"id": U1, "username": "al"}], returning=False)
+    finally:
+        _loop.shutdown()  # close the ORM loop's pool for "recorded" (other tests count pools)
     assert count == 1
     assert recording_db.statements == [(COPY_INTO_USER, ((U1, "al", True),))]
 

@@ -241,18 +241,35 @@ class AsyncpgConnection:
         target = ".".join([quote_ident(n) for n in (schema, table) if n is not None])
         cols = ", ".join([quote_ident(c) for c in columns])
         # What copy_records_to_table does, with the row description read through the built-in
-        # codecs (asyncpg's own introspection queries use ignore_custom_codec the same way).
+        # codecs (asyncpg's own introspection queries use ignore_custom_codec the same way) and
+        # never from the statement cache: a cached description outlives a table dropped and
+        # created again under the same name with other column types (bulk_create's staging
+        # table, a migration), and its encoders would then write the old types.
         intro = await get_statement(
-            f"SELECT {cols} FROM {target} LIMIT 1", timeout, ignore_custom_codec=True
-        )
-        tag: str = await protocol.copy_in(
-            f"COPY {target} ({cols}) FROM STDIN (FORMAT binary)",
-            None,
-            None,
-            records,
-            intro,
+            f"SELECT {cols} FROM {target} LIMIT 1",
             timeout,
+            use_cache=False,
+            ignore_custom_codec=True,
         )
+        try:
+            tag: str = await protocol.copy_in(
+                f"COPY {target} ({cols}) FROM STDIN (FORMAT binary)",
+                None,
+                None,
+                records,
+                intro,
+                timeout,
+            )
+        except (TypeError, ValueError, OverflowError) as err:
+            if isinstance(err, (asyncpg.PostgresError, asyncpg.InterfaceError)):
+                raise
+            # An encoder refused a value (asyncpg wraps these for bound parameters, not for
+            # COPY): report it as the invalid input it is, naming the target.
+            raise asyncpg.exceptions.DataError(
+                f"invalid input for COPY into {target} ({cols}): {err}; a value does not "
+                "suit its column's type in the table (check that the model's field types "
+                "match the table's columns)"
+            ) from err
         return tag
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
