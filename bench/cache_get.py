@@ -18,7 +18,7 @@ from typing import Any
 
 import matrx_orm_cache  # noqa: F401  (installs the cache into core's hook)
 from bench.libs.base import ConnInfo
-from matrx_orm_cache import StateManager
+from matrx_orm_cache.state_manager import StateManager
 from matrx_orm_core.config import DatabaseProjectConfig, DatabaseRegistry, register_database
 from matrx_orm_core.connections import AsyncDatabaseManager
 from matrx_orm_core.fields import CharField, IntegerField

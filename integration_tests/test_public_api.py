@@ -187,7 +187,12 @@ COMPAT_HOMES: dict[str, tuple[str, ...]] = {
     "matrx_orm.migrations.schema": ("matrx_orm_migrations.schema",),
     "matrx_orm.migrations.state": ("matrx_orm_migrations.state",),
     "matrx_orm.sql_executor": ("matrx_orm_core.sql_executor",),
-    "matrx_orm.state": ("matrx_orm_cache",),
+    "matrx_orm.state": (
+        "matrx_orm_cache",
+        "matrx_orm_cache.model_state",
+        "matrx_orm_cache.settings",
+        "matrx_orm_cache.state_manager",
+    ),
 }
 
 # Names an umbrella module deliberately binds to another object than the top-level name: the

@@ -390,9 +390,14 @@ async def test_a_driver_without_sessions_turns_the_cache_off(recording_db: Recor
 
 
 def test_exports() -> None:
-    assert {"StateManager", "ModelState", "CachePolicy", "configure"} <= set(
-        matrx_orm_cache.__all__
-    )
+    # __all__ carries only the umbrella's top-level names; the rest is importable by name and
+    # re-exported by matrx_orm.state.
+    assert matrx_orm_cache.__all__ == ["CachePolicy"]
+    from matrx_orm_cache import model_state, state_manager
+
+    assert matrx_orm_cache.StateManager is state_manager.StateManager
+    assert matrx_orm_cache.ModelState is model_state.ModelState
+    assert matrx_orm_cache.configure is configure
 
 
 # --- pooler fallback ---------------------------------------------------------------------------

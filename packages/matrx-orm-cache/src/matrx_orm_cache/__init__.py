@@ -14,23 +14,21 @@ import matrx_orm_core
 from matrx_orm_core import CachePolicy
 from matrx_orm_core import hooks as _hooks
 
-from ._hook import StateCache
-from .model_state import ModelState
-from .settings import POLICY_TTL, CacheSettings, configure, get_settings
+# Importable by name (explicit re-exports), outside __all__ below.
+from ._hook import StateCache as StateCache
+from .model_state import ModelState as ModelState
+from .settings import POLICY_TTL as POLICY_TTL
+from .settings import CacheSettings as CacheSettings
+from .settings import configure as configure
+from .settings import get_settings as get_settings
 from .state_manager import StateManager
 
 __version__ = importlib.metadata.version("matrx-orm-cache")
 
-__all__ = [
-    "POLICY_TTL",
-    "CachePolicy",
-    "CacheSettings",
-    "ModelState",
-    "StateCache",
-    "StateManager",
-    "configure",
-    "get_settings",
-]
+# Only the names the umbrella's top level carries (API.md §1): the umbrella's __all__ is the
+# union of the parts'. The rest of the cache API is imported from its modules, and
+# matrx_orm.state re-exports it for users.
+__all__ = ["CachePolicy"]
 
 _installed = False
 
