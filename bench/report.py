@@ -120,6 +120,11 @@ def performance_page(
     for key, reason in missing.items():
         notes.append(f"- {key}: not run — {reason}.")
     notes_text = "\n".join(notes) if notes else "- Every library ran every workload."
+    notes_text += (
+        "\n- The matrx-orm columns run matrx-orm-core alone: the state cache (matrx-orm-cache,"
+        "\n  installed by `import matrx_orm`) is not loaded, so no read is served from it; the"
+        "\n  section at the end measures the cache."
+    )
     server_text = (
         "embedded server started by the suite, Unix socket"
         if server_source == "embedded"
