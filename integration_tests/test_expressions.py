@@ -3,6 +3,7 @@ DISTINCT, subqueries, windows, CTEs) on a real server, with the values they impl
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta, timezone
@@ -23,6 +24,7 @@ from matrx_orm import (
     DateTimeField,
     DecimalField,
     DenseRank,
+    EnumField,
     Exists,
     Extract,
     F,
@@ -45,6 +47,7 @@ from matrx_orm import (
     Value,
     Variance,
     Window,
+    transaction,
 )
 from matrx_orm.migrations import MigrationDB
 
@@ -427,3 +430,79 @@ async def test_readme_ctes(tables: MigrationDB) -> None:
     qb = EOrder.filter(user_id=1).with_cte(big)
     assert ids(await qb.all()) == [1, 2]
     assert await qb.count() == 2
+
+
+# --- output fields: annotations load through the field that produces them ---------------------
+
+
+class Phase(enum.Enum):
+    OPEN = "open"
+    SHUT = "shut"
+
+
+class ETicket(Model):
+    id = IntegerField(primary_key=True)
+    phase = EnumField(enum_class=Phase)
+    opened = DateTimeField(timezone=False)
+    due = DateTimeField(timezone=False, null=True)
+    _table_name = "ex_ticket"
+    _database = DB
+
+
+OPENED = datetime(2024, 5, 1, 9, 30)
+
+
+@pytest.fixture
+async def tickets(matrx_test_database: Any) -> AsyncIterator[MigrationDB]:
+    db = MigrationDB(DB)
+    drop = 'DROP TABLE IF EXISTS "ex_ticket"'
+    await db.execute(drop)
+    await db.execute(
+        'CREATE TABLE "ex_ticket" ("id" integer PRIMARY KEY, "phase" varchar(10) NOT NULL, '
+        '"opened" timestamp NOT NULL, "due" timestamp)'
+    )
+    try:
+        await ETicket.bulk_create(
+            [
+                {"id": 1, "phase": Phase.OPEN, "opened": OPENED, "due": None},
+                {"id": 2, "phase": Phase.SHUT, "opened": OPENED, "due": OPENED + timedelta(1)},
+            ]
+        )
+        yield db
+    finally:
+        await db.execute(drop)
+
+
+async def test_enum_f_annotation_loads_members(tickets: MigrationDB) -> None:
+    qb = ETicket.filter().annotate(p=F("phase"), low=Lower("phase")).order_by("id")
+    assert await qb.values("p", "phase", "low") == [
+        {"p": Phase.OPEN, "phase": Phase.OPEN, "low": "open"},
+        {"p": Phase.SHUT, "phase": Phase.SHUT, "low": "shut"},
+    ]
+    assert await qb.values_list("p", flat=True) == [Phase.OPEN, Phase.SHUT]
+    first, second = await qb.all()
+    assert (first.p, second.p) == (Phase.OPEN, Phase.SHUT)
+    assert second._extra_data == {"p": Phase.SHUT, "low": "shut"}
+    assert [ticket.p async for ticket in qb] == [Phase.OPEN, Phase.SHUT]  # pages
+    async with transaction(DB):  # a server-side cursor
+        assert [ticket.p async for ticket in qb] == [Phase.OPEN, Phase.SHUT]
+    fallback = ETicket.filter().annotate(p=Coalesce("phase", Value("open"))).order_by("id")
+    assert await fallback.values_list("p", flat=True) == [Phase.OPEN, Phase.SHUT]
+
+
+async def test_max_of_an_enum_is_a_member(tickets: MigrationDB) -> None:
+    assert await ETicket.filter().aggregate(top=Max("phase"), low=Min("phase")) == {
+        "top": Phase.SHUT,
+        "low": Phase.OPEN,
+    }
+    assert await ETicket.filter(id=0).aggregate(top=Max("phase")) == {"top": None}
+    rows = await ETicket.filter().group_by("opened").annotate(top=Max("phase")).values()
+    assert rows == [{"opened": OPENED, "top": Phase.SHUT}]
+
+
+async def test_coalesce_of_a_naive_datetime_stays_naive(tickets: MigrationDB) -> None:
+    qb = ETicket.filter().annotate(when=Coalesce("due", "opened")).order_by("id")
+    whens = await qb.values_list("when", flat=True)
+    assert whens == [OPENED, OPENED + timedelta(1)]
+    assert all(when.tzinfo is None for when in whens)
+    assert [ticket.when for ticket in await qb.all()] == whens

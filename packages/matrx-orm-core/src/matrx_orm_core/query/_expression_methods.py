@@ -19,7 +19,14 @@ from ._sqlnodes import ExprLeaf
 from .compiler import Extras, QueryShape, build_node, compile_query
 from .conditions import resolve_filters
 from .cte import CTE
-from .expressions import Annotation, BaseExpression, OrderedExpression, Resolver, check_alias
+from .expressions import (
+    Annotation,
+    BaseExpression,
+    OrderedExpression,
+    Resolver,
+    annotation_converters,
+    check_alias,
+)
 
 if TYPE_CHECKING:
     from matrx_orm_core.drivers.base import Row
@@ -195,7 +202,11 @@ class ExpressionMethods:
             node = expression.resolve(resolver)
             outer |= resolver.outer_refs
             annotations[alias] = Annotation(
-                node, tuple(resolver.values), resolver.aggregate, resolver.window
+                node,
+                tuple(resolver.values),
+                resolver.aggregate,
+                resolver.window,
+                expression.resolve_output_field(resolver),
             )
         state = self._state
         return self._with(annotations=annotations, outer_refs=state.outer_refs | outer)
@@ -298,6 +309,10 @@ class ExpressionMethods:
         result = dict(rows[0].items())
         for name, convert in cls._meta.load_converters:  # the group fields load as fields do
             if name in self._state.group_by and result.get(name) is not None:
+                result[name] = convert(result[name])
+        # and the aggregates through their output fields (Max("status") gives a member)
+        for name, convert in annotation_converters(qb._annotations(), aggregates).items():
+            if result[name] is not None:
                 result[name] = convert(result[name])
         return result
 
@@ -443,13 +458,22 @@ class ExpressionMethods:
         return await self._send_update(compiled, bound)
 
     def _annotate_instances(self, instances: list[T]) -> list[T]:
-        """Copy annotation values into ``_extra_data`` (they are attributes already).
+        """Load annotation values through their output fields where those need it (an
+        ``EnumField`` gives members), then copy them into ``_extra_data`` (they are attributes
+        already).
 
         Returns:
             ``instances``.
         """
         state = self._x
         aliases = tuple(state.annotations) if state is not None else ()
+        converters = annotation_converters(state.annotations, aliases) if state is not None else {}
+        for instance in instances if converters else ():
+            data = instance.__dict__
+            for alias, convert in converters.items():
+                value = data.get(alias)
+                if value is not None:
+                    data[alias] = convert(value)
         for instance in instances if aliases else ():
             data = instance.__dict__
             data["_extra_data"] = {alias: data.get(alias) for alias in aliases}

@@ -15,10 +15,12 @@ from matrx_orm_core._loop import run_sync
 from matrx_orm_core.models import _persistence as _p
 
 from ._results import plain_rows, value_dicts
+from .expressions import annotation_converters
 
 if TYPE_CHECKING:
     from matrx_orm_core.drivers.base import Row
     from matrx_orm_core.models.base import Model
+    from matrx_orm_core.models.options import LoadConverter
 
     from ._expression_methods import ExprState
     from .builder import QueryBuilder
@@ -195,6 +197,12 @@ class ReadMethods(Generic[M]):
             return self._columns or self.model_cls._meta.select_columns
         return self._check(fields, operation)
 
+    def _value_converters(self, names: tuple[str, ...]) -> dict[str, LoadConverter] | None:
+        """The converters of the annotations among ``names`` (``None`` for a plain query)."""
+        if self._x is None or not self._x.annotations:
+            return None
+        return annotation_converters(self._x.annotations, names)
+
     async def values(self, *fields: str) -> list[dict[str, Any]]:
         """Rows as dicts of ``fields`` in the order given (no fields: every column).
 
@@ -205,7 +213,8 @@ class ReadMethods(Generic[M]):
             FieldError: An unknown field name (nothing sent).
         """
         names = self._value_names(fields, "values")
-        return value_dicts(self.model_cls, await self._rows("values", names), names)
+        rows = await self._rows("values", names)
+        return value_dicts(self.model_cls, rows, names, self._value_converters(names))
 
     async def values_list(self, *fields: str, flat: bool = False) -> list[Any]:
         """Rows as tuples of ``fields``; with ``flat=True`` (one field) the bare values.
@@ -223,7 +232,8 @@ class ReadMethods(Generic[M]):
             )
             raise _p.field_error(cls, None, reason)
         names = self._value_names(fields, "values_list")
-        plain = plain_rows(self.model_cls, await self._rows("values_list", names), names)
+        rows = await self._rows("values_list", names)
+        plain = plain_rows(self.model_cls, rows, names, self._value_converters(names))
         if flat:
             return [values[0] for values in plain]
         return [tuple(values) for values in plain]

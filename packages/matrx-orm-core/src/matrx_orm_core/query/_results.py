@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from matrx_orm_core import _execution
@@ -15,6 +16,7 @@ from .lookups import prepare_condition
 
 if TYPE_CHECKING:
     from matrx_orm_core.models.base import Model
+    from matrx_orm_core.models.options import LoadConverter
 
     from .builder import QueryBuilder
 
@@ -53,15 +55,26 @@ def hydrate(qb: QueryBuilder[M], rows: Sequence[Row]) -> list[M]:
     return result
 
 
-def load_conversions(cls: type[Model], names: tuple[str, ...]) -> list[tuple[int, str, Any]]:
-    """``(position, name, converter)`` for the selected columns that need converting."""
+def load_conversions(
+    cls: type[Model], names: tuple[str, ...], extra: Mapping[str, LoadConverter] | None = None
+) -> list[tuple[int, str, Any]]:
+    """``(position, name, converter)`` for the selected columns that need converting: the
+    model's fields, and the annotations in ``extra`` (see ``annotation_converters``)."""
     converters = dict(cls._meta.load_converters)
+    if extra:
+        converters.update(extra)
     return [(i, name, converters[name]) for i, name in enumerate(names) if name in converters]
 
 
-def plain_rows(cls: type[Model], rows: Sequence[Row], names: tuple[str, ...]) -> list[list[Any]]:
-    """The rows as lists of the ``names`` columns, converted as loading would."""
-    conversions = load_conversions(cls, names)
+def plain_rows(
+    cls: type[Model],
+    rows: Sequence[Row],
+    names: tuple[str, ...],
+    extra: Mapping[str, LoadConverter] | None = None,
+) -> list[list[Any]]:
+    """The rows as lists of the ``names`` columns, converted as loading would (``extra``:
+    converters of annotation aliases)."""
+    conversions = load_conversions(cls, names, extra)
     table: list[list[Any]]
     if rows and tuple(rows[0].keys()) != names:
         # A field named twice: read every position by name.
@@ -77,15 +90,20 @@ def plain_rows(cls: type[Model], rows: Sequence[Row], names: tuple[str, ...]) ->
 
 
 def value_dicts(
-    cls: type[Model], rows: Sequence[Row], names: tuple[str, ...]
+    cls: type[Model],
+    rows: Sequence[Row],
+    names: tuple[str, ...],
+    extra: Mapping[str, LoadConverter] | None = None,
 ) -> list[dict[str, Any]]:
-    """The rows as dicts of the ``names`` columns, converted as loading would (``values()``)."""
+    """The rows as dicts of the ``names`` columns, converted as loading would (``values()``;
+    ``extra``: converters of annotation aliases)."""
     if not rows:
         return []
     if tuple(rows[0].keys()) != names:
         # A field named twice: the row has one column per position, the dict one key.
-        return [dict(zip(names, values, strict=True)) for values in plain_rows(cls, rows, names)]
-    conversions = load_conversions(cls, names)
+        table = plain_rows(cls, rows, names, extra)
+        return [dict(zip(names, values, strict=True)) for values in table]
+    conversions = load_conversions(cls, names, extra)
     if not conversions:
         return [dict(row.items()) for row in rows]
     result: list[dict[str, Any]] = []
@@ -113,8 +131,10 @@ async def iterate(query: QueryBuilder[M]) -> AsyncIterator[M]:
     if conn is not None:
         sql, params = query._compiled("select")
         driver = AsyncDatabaseManager.driver_for(query.database)
+        # annotations go through ``_hydrate`` (output fields, ``_extra_data``); plain rows skip it
+        load = partial(hydrate, query) if query._x is None else query._hydrate
         async for row in driver.stream(conn, sql, params, prefetch=CHUNK_SIZE):
-            yield hydrate(query, [row])[0]
+            yield load([row])[0]
         return
     qb = query._clone()
     pk_order = query._pk_order()
@@ -127,7 +147,7 @@ async def iterate(query: QueryBuilder[M]) -> AsyncIterator[M]:
         page = qb._clone()
         page._limit = size
         page._offset = start
-        batch = hydrate(page, await page._rows("iterate"))
+        batch = page._hydrate(await page._rows("iterate"))
         for instance in batch:
             yield instance
         if len(batch) < size:

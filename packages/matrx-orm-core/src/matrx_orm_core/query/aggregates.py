@@ -12,11 +12,11 @@ import re
 from typing import Any
 
 from matrx_orm_core.exceptions import QueryUsageError, ValidationError
-from matrx_orm_core.fields.base import OrderBy
+from matrx_orm_core.fields.base import Field, OrderBy
 from matrx_orm_core.sql import ColumnRef, Node, OrderTerm
 
 from ._sqlnodes import Call, CastAs, Over
-from .expressions import BaseExpression, OrderedExpression, Resolver
+from .expressions import BaseExpression, OrderedExpression, Resolver, check_output_field
 
 __all__ = [
     "Aggregate",
@@ -50,18 +50,27 @@ class Aggregate(BaseExpression):
     Args:
         field: A column name or an expression (``Count`` also takes none: ``COUNT(*)``).
         distinct: Aggregate distinct values only.
+        output_field: A field instance whose ``from_db_value`` loads the result (``Min`` and
+            ``Max`` otherwise take their argument's field; the others have a fixed type).
+
+    Raises:
+        QueryUsageError: No field (except for ``Count``).
+        ValidationError: ``distinct`` is not a bool, or ``output_field`` not a field instance.
     """
 
     function = ""
-    __slots__ = ("distinct", "field")
+    __slots__ = ("distinct", "field", "output_field")
 
-    def __init__(self, field: Any = None, *, distinct: bool = False) -> None:
+    def __init__(
+        self, field: Any = None, *, distinct: bool = False, output_field: Any = None
+    ) -> None:
         if field is None and not isinstance(self, Count):
             raise QueryUsageError(message=f"{type(self).__name__}() needs a field or expression")
         if type(distinct) is not bool:
             raise ValidationError(field="distinct", value=distinct, reason="distinct= takes a bool")
         self.field = field
         self.distinct = distinct
+        self.output_field = check_output_field(output_field, type(self).__name__)
 
     def resolve(self, resolver: Resolver) -> Node:
         resolver.aggregate = True
@@ -70,6 +79,11 @@ class Aggregate(BaseExpression):
                 raise QueryUsageError(message="Count(distinct=True) needs a field")
             return Call(self.function, star=True)
         return Call(self.function, (resolver.arg(self.field),), self.distinct)
+
+    def resolve_output_field(self, resolver: Resolver) -> Field[Any] | None:
+        if self.output_field is not None:
+            return self.output_field
+        return resolver.output_of(self.field) if self.output_from_first else None
 
     def __repr__(self) -> str:
         extra = ", distinct=True" if self.distinct else ""
@@ -92,12 +106,14 @@ class Min(Aggregate):
     """``MIN(x)``."""
 
     function = "MIN"
+    output_from_first = True
 
 
 class Max(Aggregate):
     """``MAX(x)``."""
 
     function = "MAX"
+    output_from_first = True
 
 
 class Count(Aggregate):
@@ -210,6 +226,7 @@ class FirstValue(WindowFunction):
     """``FIRST_VALUE(x)``."""
 
     function = "FIRST_VALUE"
+    output_from_first = True
 
     def __init__(self, field: Any) -> None:
         super().__init__(field)
@@ -219,6 +236,7 @@ class LastValue(WindowFunction):
     """``LAST_VALUE(x)`` (mind the default frame, which ends at the current row)."""
 
     function = "LAST_VALUE"
+    output_from_first = True
 
     def __init__(self, field: Any) -> None:
         super().__init__(field)
@@ -228,6 +246,7 @@ class NthValue(WindowFunction):
     """``NTH_VALUE(x, n)``."""
 
     function = "NTH_VALUE"
+    output_from_first = True
 
     def __init__(self, field: Any, n: int) -> None:
         super().__init__(field, _count(n, "NthValue(n)", 1))
@@ -241,6 +260,7 @@ class Lag(WindowFunction):
     """``LAG(x, offset[, default])``: the value ``offset`` rows before; the default is bound."""
 
     function = "LAG"
+    output_from_first = True
 
     def __init__(self, field: Any, offset: int = 1, default: Any = None) -> None:
         super().__init__(field, _count(offset, f"{type(self).__name__}(offset)", 0), default)
@@ -380,6 +400,9 @@ class Window(BaseExpression):
         over = Over(call, partition, self._order(resolver), self.frame)
         resolver.window = True
         return over
+
+    def resolve_output_field(self, resolver: Resolver) -> Field[Any] | None:
+        return self.expression.resolve_output_field(resolver)
 
     def __repr__(self) -> str:
         return (

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from matrx_orm_core.exceptions import FieldError, QueryError, QueryUsageError
+from matrx_orm_core.exceptions import FieldError, QueryError, QueryUsageError, ValidationError
+from matrx_orm_core.fields.base import Field
 from matrx_orm_core.models import _persistence as _p
 from matrx_orm_core.sql import And, Column, Node, Not, Or, Raw, SQLNode
 
@@ -33,6 +34,7 @@ from ._sqlnodes import (
 
 if TYPE_CHECKING:
     from matrx_orm_core.models.base import Model
+    from matrx_orm_core.models.options import LoadConverter
 
     from .builder import QueryBuilder
 
@@ -49,7 +51,9 @@ __all__ = [
     "Resolver",
     "Subquery",
     "Value",
+    "annotation_converters",
     "check_alias",
+    "check_output_field",
 ]
 
 ARITH_OPS = ("+", "-", "*", "/", "%")
@@ -88,13 +92,55 @@ def check_alias(model: type[Model], alias: Any, what: str, operation: str) -> st
     return alias
 
 
+def check_output_field(value: Any, owner: str) -> Field[Any] | None:
+    """Check an ``output_field=`` argument: ``None`` or a field instance.
+
+    Returns:
+        ``value``.
+
+    Raises:
+        ValidationError: Anything else, such as a field class that was not instantiated.
+    """
+    if value is None or isinstance(value, Field):
+        return value
+    hint = (
+        f"; instantiate it: output_field={value.__name__}(...)"
+        if isinstance(value, type) and issubclass(value, Field)
+        else ""
+    )
+    raise ValidationError(
+        field="output_field",
+        value=value,
+        reason=(
+            f"{owner}(output_field=...) takes a field instance such as EnumField(Status) or "
+            f"DateTimeField(timezone=False), got {value!r}{hint}"
+        ),
+    )
+
+
 class Annotation(NamedTuple):
-    """A resolved annotation: its template, its values and its kind."""
+    """A resolved annotation: its template, its values, its kind and the field its values
+    load through (``None``: the driver's value is final)."""
 
     template: SQLNode
     values: tuple[Any, ...]
     aggregate: bool
     window: bool
+    output_field: Field[Any] | None = None
+
+
+def annotation_converters(
+    annotations: Mapping[str, Annotation], names: Iterable[str]
+) -> dict[str, LoadConverter]:
+    """``{alias: output_field.from_db_value}`` for the annotations among ``names`` whose output
+    field needs load conversion (empty in the common case, so callers skip per-row work)."""
+    converters: dict[str, LoadConverter] = {}
+    for name in names:
+        annotation = annotations.get(name)
+        field = None if annotation is None else annotation.output_field
+        if field is not None and field.needs_load_conversion:
+            converters[name] = field.from_db_value
+    return converters
 
 
 class Resolver:
@@ -181,6 +227,33 @@ class Resolver:
         )
         raise _p.field_error(cls, name if isinstance(name, str) else repr(name), reason)
 
+    def field_of(self, name: Any) -> Field[Any] | None:
+        """The field a column name reads (a model field, or an annotation's output field).
+
+        Returns:
+            The field, or ``None`` for an unknown name or an annotation without one.
+        """
+        if not isinstance(name, str):
+            return None
+        field = self.model._meta.fields.get(name)
+        if field is not None:
+            return field
+        annotation = self.annotations.get(name)
+        return None if annotation is None else annotation.output_field
+
+    def output_of(self, value: Any) -> Field[Any] | None:
+        """The output field of a function argument (see `arg`): a column's field, an
+        expression's output field, ``None`` for a bound value.
+
+        Returns:
+            The field or ``None``.
+        """
+        if isinstance(value, str):
+            return self.field_of(value)
+        if isinstance(value, BaseExpression):
+            return value.resolve_output_field(self)
+        return None
+
     def arg(self, value: Any) -> Node:
         """A function argument: a string is a column name, an expression is resolved, anything
         else is bound with a cast from its Python type.
@@ -219,9 +292,29 @@ class BaseExpression(ABC):
 
     __slots__ = ()
 
+    output_from_first: ClassVar[bool] = False
+    """Whether the result has the type of the first argument (``Coalesce``, ``Max``, ``Lag``):
+    its output field is then the first argument's."""
+
     @abstractmethod
     def resolve(self, resolver: Resolver) -> Node:
         """The template node of this expression (names checked, values bound)."""
+
+    def resolve_output_field(self, resolver: Resolver) -> Field[Any] | None:
+        """The field whose ``from_db_value`` loads this expression's values: an explicit
+        ``output_field=``, else the first argument's when `output_from_first`, else ``None``
+        (a fixed type the driver already returns as the final Python value).
+
+        Returns:
+            The field or ``None``.
+        """
+        explicit: Field[Any] | None = getattr(self, "output_field", None)
+        if explicit is not None:
+            return explicit
+        if self.output_from_first:
+            args: tuple[Any, ...] = getattr(self, "args", ())
+            return resolver.output_of(args[0]) if args else None
+        return None
 
     def _combine(self, op: str, other: Any, reverse: bool) -> Expression:
         return Expression(other, op, self) if reverse else Expression(self, op, other)
@@ -287,17 +380,26 @@ class F(BaseExpression):
     def resolve(self, resolver: Resolver) -> Node:
         return resolver.column(self.name)
 
+    def resolve_output_field(self, resolver: Resolver) -> Field[Any] | None:
+        return resolver.field_of(self.name)
+
     def __repr__(self) -> str:
         return f"F({self.name!r})"
 
 
 class Value(BaseExpression):
-    """A literal value, bound as a parameter (cast from its Python type): ``Value("n/a")``."""
+    """A literal value, bound as a parameter (cast from its Python type): ``Value("n/a")``.
 
-    __slots__ = ("value",)
+    Args:
+        value: The value.
+        output_field: A field instance whose ``from_db_value`` loads the result.
+    """
 
-    def __init__(self, value: Any) -> None:
+    __slots__ = ("output_field", "value")
+
+    def __init__(self, value: Any, *, output_field: Any = None) -> None:
         self.value = value
+        self.output_field = check_output_field(output_field, "Value")
 
     def resolve(self, resolver: Resolver) -> Node:
         return resolver.typed(self.value)
@@ -389,6 +491,16 @@ class Subquery(BaseExpression):
         template, values = _query_template(self.query, resolver, "Subquery")
         table = resolver.model._meta.table_name
         return ScalarQuery(resolver.embed(template, values), table)
+
+    def resolve_output_field(self, resolver: Resolver) -> Field[Any] | None:
+        """The field of the one column the subquery selects (``.select("f")``; the primary
+        key that ``select`` adds is left out, as ``subquery_template`` does)."""
+        meta = self.query.model_cls._meta
+        chosen: tuple[str, ...] = getattr(self.query, "_columns", None) or ()
+        if len(chosen) > 1:
+            chosen = tuple([c for c in chosen if c not in meta.pk_names]) or chosen
+        fields: Mapping[str, Field[Any]] = meta.fields
+        return fields.get(chosen[0]) if len(chosen) == 1 else None
 
     def __repr__(self) -> str:
         return f"Subquery({self.query!r})"

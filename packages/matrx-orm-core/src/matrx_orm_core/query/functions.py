@@ -16,7 +16,7 @@ from matrx_orm_core.exceptions import QueryUsageError, ValidationError
 from matrx_orm_core.sql import Node
 
 from ._sqlnodes import Call, CastAs, ExtractFrom
-from .expressions import BaseExpression, Resolver
+from .expressions import BaseExpression, Resolver, check_output_field
 
 __all__ = [
     "CAST_TYPES",
@@ -130,7 +130,13 @@ class Func(BaseExpression):
 
     Args:
         *args: Column names, expressions or values (see the module docstring).
-        output_field: An optional field describing the result (kept for introspection).
+        output_field: A field instance whose ``from_db_value`` loads the result (overrides the
+            rule of the function: ``Coalesce``/``Greatest``/``Least`` take their first
+            argument's field, the others have a fixed type that needs no conversion).
+
+    Raises:
+        QueryUsageError: The wrong number of arguments.
+        ValidationError: ``output_field`` is not a field instance.
     """
 
     function = ""
@@ -145,7 +151,7 @@ class Func(BaseExpression):
                 ),
             )
         self.args = args
-        self.output_field = output_field
+        self.output_field = check_output_field(output_field, type(self).__name__)
 
     def resolve(self, resolver: Resolver) -> Node:
         if not _FUNCTION_NAME.match(self.function):
@@ -172,6 +178,7 @@ class Coalesce(_AtLeastOne):
     """``COALESCE(a, b, ...)``: the first argument that is not NULL."""
 
     function = "coalesce"
+    output_from_first = True
 
 
 class Concat(_AtLeastOne):
@@ -184,12 +191,14 @@ class Greatest(_AtLeastOne):
     """``GREATEST(a, b, ...)``."""
 
     function = "greatest"
+    output_from_first = True
 
 
 class Least(_AtLeastOne):
     """``LEAST(a, b, ...)``."""
 
     function = "least"
+    output_from_first = True
 
 
 class Lower(Func):
