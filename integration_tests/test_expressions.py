@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -28,8 +28,10 @@ from matrx_orm import (
     Exists,
     Extract,
     F,
+    Greatest,
     IntegerField,
     Lag,
+    Least,
     Length,
     Lower,
     Max,
@@ -43,6 +45,7 @@ from matrx_orm import (
     StdDev,
     Subquery,
     Sum,
+    TimeField,
     Upper,
     Value,
     Variance,
@@ -506,3 +509,87 @@ async def test_coalesce_of_a_naive_datetime_stays_naive(tickets: MigrationDB) ->
     assert whens == [OPENED, OPENED + timedelta(1)]
     assert all(when.tzinfo is None for when in whens)
     assert [ticket.when for ticket in await qb.all()] == whens
+
+
+# --- bound values take the time zone variant of the column they are combined with -------------
+
+
+class EVType(Model):
+    id = IntegerField(primary_key=True)
+    naive = DateTimeField(timezone=False, null=True)
+    aware = DateTimeField(null=True)
+    at = TimeField(null=True)
+    _table_name = "ex_vtype"
+    _database = DB
+
+
+NAIVE = datetime(2024, 5, 1, 12, 30)
+AWARE = NAIVE.replace(tzinfo=timezone.utc)
+PLUS2 = datetime(2024, 5, 1, 14, 30, tzinfo=timezone(timedelta(hours=2)))  # 12:30 UTC
+
+
+@pytest.fixture
+async def vtypes(matrx_test_database: Any) -> AsyncIterator[MigrationDB]:
+    db = MigrationDB(DB)
+    drop = 'DROP TABLE IF EXISTS "ex_vtype"'
+    await db.execute(drop)
+    await db.execute(
+        'CREATE TABLE "ex_vtype" ("id" integer PRIMARY KEY, "naive" timestamp, '
+        '"aware" timestamptz, "at" time)'
+    )
+    try:
+        await EVType.bulk_create(
+            [
+                {"id": 1, "naive": None, "aware": None, "at": None},
+                {"id": 2, "naive": NAIVE - timedelta(1), "aware": AWARE - timedelta(1)},
+            ]
+        )
+        yield db
+    finally:
+        await db.execute(drop)
+
+
+async def test_coalesce_naive_column_with_a_naive_value_stays_naive(vtypes: MigrationDB) -> None:
+    qb = EVType.filter().annotate(x=Coalesce("naive", Value(NAIVE))).order_by("id")
+    got = await qb.values_list("x", flat=True)
+    assert got == [NAIVE, NAIVE - timedelta(1)]
+    assert all(value.tzinfo is None for value in got)
+    # an aware value next to the naive column is converted to naive UTC, as the column stores it
+    other = EVType.filter().annotate(x=Coalesce(F("naive"), PLUS2)).order_by("id")
+    assert await other.values_list("x", flat=True) == [NAIVE, NAIVE - timedelta(1)]
+
+
+async def test_coalesce_aware_column_with_an_aware_value_stays_aware(vtypes: MigrationDB) -> None:
+    qb = EVType.filter().annotate(x=Coalesce("aware", Value(PLUS2))).order_by("id")
+    got = await qb.values_list("x", flat=True)
+    assert got == [AWARE, AWARE - timedelta(1)]
+    assert all(value.utcoffset() == timedelta(0) for value in got)
+    naive_in = EVType.filter().annotate(x=Coalesce("aware", Value(NAIVE))).order_by("id")
+    assert await naive_in.values_list("x", flat=True) == [AWARE, AWARE - timedelta(1)]
+
+
+async def test_greatest_over_mixed_values_follows_the_column(vtypes: MigrationDB) -> None:
+    qb = EVType.filter(id=2).annotate(
+        n=Greatest("naive", Value(PLUS2)), a=Greatest("aware", Value(NAIVE)), b=Least(PLUS2)
+    )
+    row = (await qb.values("n", "a", "b"))[0]
+    assert row["n"] == NAIVE
+    assert row["n"].tzinfo is None
+    assert row["a"] == AWARE
+    assert row["a"].utcoffset() == timedelta(0)
+    assert row["b"] == AWARE  # no column: an aware value is timestamptz
+
+
+async def test_comparisons_and_updates_with_values_next_to_a_naive_column(
+    vtypes: MigrationDB,
+) -> None:
+    assert await EVType.filter(naive__lt=Value(PLUS2)).values_list("id", flat=True) == [2]
+    late = EVType.filter(naive__lt=Coalesce("naive", Value(NAIVE + timedelta(1))))
+    assert await late.values_list("id", flat=True) == []
+    early = EVType.filter(naive__lt=Greatest("naive", Value(NAIVE)))
+    assert await early.values_list("id", flat=True) == [2]
+    assert await EVType.filter(id=1).update(naive=Value(PLUS2), at=Coalesce("at", time(9))) == 1
+    row = (await EVType.filter(id=1).values("naive", "at"))[0]
+    assert row == {"naive": NAIVE, "at": time(9)}
+    shifted = EVType.filter(id=2).annotate(d=F("naive") - Value(PLUS2))
+    assert await shifted.values_list("d", flat=True) == [timedelta(days=-1)]

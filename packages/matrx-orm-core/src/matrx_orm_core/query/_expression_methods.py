@@ -426,7 +426,9 @@ class ExpressionMethods:
             value = values[name]
             if isinstance(value, BaseExpression):
                 resolver = Resolver(cls, operation)
-                leaf = ExprLeaf(value.resolve(resolver), tuple(resolver.values))
+                # a Value assigned to a column is typed next to that column's field
+                node = resolver.operand(value, cls._meta.fields.get(name))
+                leaf = ExprLeaf(node, tuple(resolver.values))
                 if resolver.aggregate or resolver.window:
                     raise QueryError(
                         message=(

@@ -19,6 +19,7 @@ from .expressions import Annotation, BaseExpression, Exists, Q, Resolver, Subque
 from .lookups import LOOKUPS, condition_node, like_escape, prepare_condition
 
 if TYPE_CHECKING:
+    from matrx_orm_core.fields.base import Field
     from matrx_orm_core.models.base import Model
 
 __all__ = ["condition", "lookup_node", "resolve_filters"]
@@ -62,13 +63,14 @@ def _slots(resolver: Resolver, values: tuple[Any, ...]) -> Iterator[Any]:
 
 
 def _expression_lookup(
-    resolver: Resolver, lhs: ColumnRef, op: str, value: Any, key: str
+    resolver: Resolver, lhs: ColumnRef, op: str, value: Any, key: str, field: Field[Any] | None
 ) -> SQLNode:
     if op in ("in", "not_in") and isinstance(value, Subquery):
         scalar = value.resolve(resolver)
         return InQuery(lhs, scalar, op == "not_in")
     if op in _COMPARE:
-        return Compare(lhs, _COMPARE[op], resolver.operand(value))
+        # a Value on the right is typed next to the left side's field (naive stays naive)
+        return Compare(lhs, _COMPARE[op], resolver.operand(value, field))
     raise ValidationError(
         model=resolver.model,
         field=key,
@@ -125,7 +127,7 @@ def lookup_node(resolver: Resolver, key: str, value: Any) -> SQLNode:
         alias, op = target
         lhs = resolver.column(alias)
         if isinstance(value, BaseExpression):
-            return _expression_lookup(resolver, lhs, op, value, key)
+            return _expression_lookup(resolver, lhs, op, value, key, resolver.field_of(alias))
         variant, values = _alias_values(resolver, alias, op, value)
         return condition_node(lhs, variant, _slots(resolver, values))  # type: ignore[arg-type]
     if isinstance(value, BaseExpression):
@@ -135,7 +137,8 @@ def lookup_node(resolver: Resolver, key: str, value: Any) -> SQLNode:
         if name not in resolver.model._meta.fields:
             # the lookup parser gives the usual FieldError (unknown field or lookup)
             prepare_condition(resolver.model, key, 0, resolver.operation)
-        return _expression_lookup(resolver, name, op, value, key)
+        field = resolver.model._meta.fields.get(name)
+        return _expression_lookup(resolver, name, op, value, key, field)
     prepared = prepare_condition(resolver.model, key, value, resolver.operation)
     return condition_node(prepared.field, prepared.variant, _slots(resolver, prepared.values))
 

@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from matrx_orm_core.exceptions import FieldError, QueryError, QueryUsageError, ValidationError
 from matrx_orm_core.fields.base import Field
+from matrx_orm_core.fields.relations import _SERIAL_TYPES
+from matrx_orm_core.fields.temporal import DateTimeField, TimeField
 from matrx_orm_core.models import _persistence as _p
+from matrx_orm_core.models._bulk_sql import _CAST_TYPE
 from matrx_orm_core.sql import And, Column, Node, Not, Or, Raw, SQLNode
 
 from ._sqlnodes import (
@@ -66,11 +69,53 @@ _PY_TYPES: tuple[tuple[type, str], ...] = (
     (Decimal, "numeric"),
     (str, "text"),
     (bytes, "bytea"),
-    (datetime, "timestamptz"),
     (date, "date"),
-    (time, "time"),
     (timedelta, "interval"),
 )
+"""Cast types by Python kind. ``datetime`` and ``time`` are not here: their type also depends on
+the time zone (see `temporal_type`)."""
+
+
+def temporal_type(
+    value: datetime | time, sibling: Field[Any] | None
+) -> tuple[str, Field[Any] | None]:
+    """The cast type of a bound ``datetime``/``time``, and the field that converts it.
+
+    Next to a ``DateTimeField``/``TimeField`` (the sibling it is combined with), the value takes
+    that field's variant (``timestamp`` or ``timestamptz``; ``time`` or ``timetz``) and is
+    converted the way the field converts input, so ``COALESCE(naive_col, $1)`` stays naive.
+    Otherwise a naive value is ``timestamp``/``time`` and an aware one ``timestamptz``/``timetz``.
+
+    Returns:
+        ``(type, field)``; ``field`` is ``None`` when the value binds as it is.
+    """
+    if isinstance(value, datetime):
+        if isinstance(sibling, DateTimeField):
+            return ("timestamptz" if sibling.timezone else "timestamp"), sibling
+        return ("timestamp" if value.utcoffset() is None else "timestamptz"), None
+    if isinstance(sibling, TimeField):
+        return ("timetz" if sibling.timezone else "time"), sibling
+    return ("time" if value.utcoffset() is None else "timetz"), None
+
+
+def column_cast_type(field: Field[Any], owner: str) -> str:
+    """The type a value cast to ``field``'s column uses (``serial`` types as their integer).
+
+    Raises:
+        ValidationError: The field's ``db_type`` is not a plain type name.
+    """
+    db_type = field.db_type
+    db_type = _SERIAL_TYPES.get(db_type.lower(), db_type)
+    if not _CAST_TYPE.fullmatch(db_type):
+        raise ValidationError(
+            field="output_field",
+            value=field,
+            reason=(
+                f"{owner}(output_field=...): db_type {db_type!r} cannot be used in a type cast; "
+                "use a field with a plain PostgreSQL type name such as 'varchar(100)'"
+            ),
+        )
+    return db_type
 
 
 def check_alias(model: type[Model], alias: Any, what: str, operation: str) -> str:
@@ -177,19 +222,45 @@ class Resolver:
         self.values.append(value)
         return Slot(len(self.values) - 1)
 
-    def typed(self, value: Any) -> Node:
-        """Bind ``value`` with a cast from its Python type (for places with no context, such as
-        function arguments); ``None`` renders ``NULL``.
+    def typed(self, value: Any, sibling: Field[Any] | None = None) -> Node:
+        """Bind ``value`` with a cast from its Python kind (for places with no context, such as
+        function arguments); ``None`` renders ``NULL``. A ``datetime``/``time`` takes its time
+        zone variant from ``sibling``, the field of the expression it is combined with, when
+        that is a temporal field (see `temporal_type`).
+
+        The cast type is part of the template, so the SQL text (and its cache key) varies only
+        with the value's kind (and, for a ``datetime``/``time`` with no sibling, with whether
+        it is aware), never with the value itself.
 
         Returns:
             The node.
         """
         if value is None:
             return Raw("NULL")
+        if isinstance(value, (datetime, time)):
+            pg_type, converter = temporal_type(value, sibling)
+            if converter is not None:
+                value = converter.get_db_prep_value(value)
+            return CastAs(self.bind(value), pg_type)
         for kind, pg_type in _PY_TYPES:
             if isinstance(value, kind):
                 return CastAs(self.bind(value), pg_type)
         return self.bind(value)
+
+    def as_field(self, value: Any, field: Field[Any]) -> Node:
+        """Bind ``value`` converted by ``field`` and cast to its column type
+        (``Value(x, output_field=field)``); ``None`` renders ``NULL``.
+
+        Returns:
+            The node.
+
+        Raises:
+            ValidationError: ``field`` rejects the value, or its type cannot be cast to.
+        """
+        if value is None:
+            return Raw("NULL")
+        pg_type = column_cast_type(field, "Value")
+        return CastAs(self.bind(field.get_db_prep_value(value)), pg_type)
 
     def embed(self, template: SQLNode, values: tuple[Any, ...]) -> Node:
         """Embed a template that has its own values.
@@ -254,25 +325,49 @@ class Resolver:
             return value.resolve_output_field(self)
         return None
 
-    def arg(self, value: Any) -> Node:
+    def sibling_of(self, values: Iterable[Any]) -> Field[Any] | None:
+        """The output field of the first of ``values`` (the arguments or operands combined
+        together) that is a column or an expression with a known one; bound values and plain
+        ``Value`` s give none.
+
+        Returns:
+            The field or ``None``.
+        """
+        for value in values:
+            if isinstance(value, str) or (
+                isinstance(value, BaseExpression) and not isinstance(value, Value)
+            ):
+                field = self.output_of(value)
+                if field is not None:
+                    return field
+        return None
+
+    def arg(self, value: Any, sibling: Field[Any] | None = None) -> Node:
         """A function argument: a string is a column name, an expression is resolved, anything
-        else is bound with a cast from its Python type.
+        else is bound with a cast from its Python type (see `typed`; ``sibling`` is the field
+        of the arguments it is combined with).
 
         Returns:
             The node or column name.
         """
         if isinstance(value, str):
             return self.column(value)
+        if isinstance(value, Value):
+            return value.resolve_next_to(self, sibling)
         if isinstance(value, BaseExpression):
             return value.resolve(self)
-        return self.typed(value)
+        return self.typed(value, sibling)
 
-    def operand(self, value: Any) -> Node:
-        """An arithmetic operand: an expression is resolved, anything else is bound as it is.
+    def operand(self, value: Any, sibling: Field[Any] | None = None) -> Node:
+        """An arithmetic or comparison operand: an expression is resolved (a ``Value`` typed
+        next to ``sibling``, the other side's field), anything else is bound as it is (the
+        server takes its type from the other side).
 
         Returns:
             The node.
         """
+        if isinstance(value, Value):
+            return value.resolve_next_to(self, sibling)
         if isinstance(value, BaseExpression):
             return value.resolve(self)
         if isinstance(value, (Q, str)):
@@ -402,7 +497,18 @@ class Value(BaseExpression):
         self.output_field = check_output_field(output_field, "Value")
 
     def resolve(self, resolver: Resolver) -> Node:
-        return resolver.typed(self.value)
+        return self.resolve_next_to(resolver, None)
+
+    def resolve_next_to(self, resolver: Resolver, sibling: Field[Any] | None) -> Node:
+        """The bound value: cast to ``output_field``'s column type when given, else typed
+        from its Python kind next to ``sibling`` (see `Resolver.typed`).
+
+        Returns:
+            The node.
+        """
+        if self.output_field is not None:
+            return resolver.as_field(self.value, self.output_field)
+        return resolver.typed(self.value, sibling)
 
     def __repr__(self) -> str:
         return f"Value({self.value!r})"
@@ -426,7 +532,10 @@ class Expression(BaseExpression):
     def resolve(self, resolver: Resolver) -> Node:
         if self.op == "neg":
             return Negate(resolver.operand(self.right))
-        return Arith(resolver.operand(self.left), self.op, resolver.operand(self.right))
+        sibling = resolver.sibling_of((self.left, self.right))
+        return Arith(
+            resolver.operand(self.left, sibling), self.op, resolver.operand(self.right, sibling)
+        )
 
     def __repr__(self) -> str:
         return f"Expression({self.left!r}, {self.op!r}, {self.right!r})"

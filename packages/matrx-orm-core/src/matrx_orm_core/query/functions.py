@@ -3,8 +3,10 @@ Greatest, Least, Abs, Round, Cast, Extract, DateTrunc).
 
 Arguments follow one rule: a ``str`` is a column (field or annotation) name, an expression is
 nested, anything else is bound as a parameter with a cast from its Python type (use
-``Value("text")`` for a literal string). ``Cast`` types and ``Extract`` parts are checked
-against allow-lists, since PostgreSQL cannot bind them as parameters.
+``Value("text")`` for a literal string); in ``Coalesce``/``Greatest``/``Least`` a bound
+``datetime``/``time`` takes the time zone variant of the other arguments' field. ``Cast``
+types and ``Extract`` parts are checked against allow-lists, since PostgreSQL cannot bind them
+as parameters.
 """
 
 from __future__ import annotations
@@ -161,7 +163,10 @@ class Func(BaseExpression):
                     "function name; set it to an identifier such as 'lower'"
                 ),
             )
-        return Call(self.function.upper(), tuple([resolver.arg(arg) for arg in self.args]))
+        # Arguments of a function whose result has its arguments' common type (Coalesce,
+        # Greatest, Least) are combined: a bound one is typed next to the others' field.
+        sibling = resolver.sibling_of(self.args) if self.output_from_first else None
+        return Call(self.function.upper(), tuple([resolver.arg(arg, sibling) for arg in self.args]))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(repr(a) for a in self.args)})"
