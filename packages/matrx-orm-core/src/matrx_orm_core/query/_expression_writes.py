@@ -15,7 +15,7 @@ from matrx_orm_core.models import _locking
 from matrx_orm_core.models import _persistence as _p
 from matrx_orm_core.sql import Delete, Update
 
-from .compiler import _bind, _counter, where_node
+from .compiler import _assignments, _counter, where_node
 from .expressions import Q
 
 if TYPE_CHECKING:
@@ -68,12 +68,7 @@ async def update_where_expr(
 
     def build() -> _p.Compiled:
         slots = _counter(0)
-        assignments = tuple(
-            [
-                (name, next(slots) if leaf is None else _bind(leaf, slots))
-                for name, leaf in zip(names, sets, strict=True)
-            ]
-        )
+        assignments = _assignments(names, sets, slots)
         node = Update(meta.table, assignments, where_node(where_shape, slots), meta.select_columns)
         return _p.compile_statement(_locking.bump_version(meta, node))
 

@@ -128,6 +128,20 @@ def _marker(marker: Any) -> Node:
     return marker if isinstance(marker, Node) else Value(marker)
 
 
+def _assignments(
+    names: tuple[str, ...], sets: tuple[ExprLeaf | None, ...], slots: Iterator[Any]
+) -> tuple[tuple[str, Any], ...]:
+    """UPDATE's ``(column, value node)`` pairs: a marker for a plain value, the bound leaf of an
+    expression value (``sets`` empty: every value is plain)."""
+    leaves = sets or (None,) * len(names)
+    return tuple(
+        [
+            (name, next(slots) if leaf is None else _bind(leaf, slots))
+            for name, leaf in zip(names, leaves, strict=True)
+        ]
+    )
+
+
 def where_node(shape: WhereShape, slots: Iterator[Any]) -> SQLNode | None:
     """The WHERE node of a where shape (positive groups flattened, excludes as ``NOT (...)``).
 
@@ -257,14 +271,7 @@ def build_node(
     if kind == "update":
         names = shape[9]
         slots = _counter(0)
-        leaves = sets or (None,) * len(names)
-        assignments = tuple(
-            [
-                (name, next(slots) if leaf is None else _bind(leaf, slots))
-                for name, leaf in zip(names, leaves, strict=True)
-            ]
-        )
-        return Update(meta.table, assignments, where_node(shape[1], slots))
+        return Update(meta.table, _assignments(names, sets, slots), where_node(shape[1], slots))
     return Delete(meta.table, where_node(shape[1], _counter(0)))
 
 
