@@ -21,7 +21,6 @@ from matrx_orm_core.models import (
     InverseForeignKeyReference,
     ManyToManyReference,
 )
-from matrx_orm_core.sql import Identifier, Params, Table
 from matrx_orm_core.transaction import in_transaction
 
 __all__ = [
@@ -33,10 +32,8 @@ __all__ = [
     "one_line",
     "pk_name",
     "prep_keys",
-    "quote",
     "run_all",
     "source_key",
-    "table_sql",
     "warn_unfetchable",
 ]
 
@@ -181,16 +178,6 @@ def one_line(err: BaseException) -> str:
     """A one-line description of ``err`` for a log line (ORM errors: their message)."""
     text = err.message if isinstance(err, ORMException) else str(err)
     return f"{type(err).__name__}: {' '.join(text.split())}"
-
-
-def quote(name: str) -> str:
-    """One quoted identifier (through core's quoting function)."""
-    return Identifier(name).as_sql(Params())
-
-
-def table_sql(name: str, schema: str | None) -> str:
-    """A quoted, optionally schema-qualified table name."""
-    return Table(name, schema).as_sql(Params())
 
 
 def warn_unfetchable(

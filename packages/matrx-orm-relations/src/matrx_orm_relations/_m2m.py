@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from matrx_orm_core import Model, _caching, _execution, hooks
+from matrx_orm_core._quoting import quote_ident, quote_qualified
 from matrx_orm_core.exceptions import RelationshipError
 from matrx_orm_core.models import ManyToManyReference
 from matrx_orm_core.registry import model_registry
 from matrx_orm_core.transaction import transaction
 
-from ._common import m2m_reference, pk_name, prep_keys, quote, table_sql
+from ._common import m2m_reference, pk_name, prep_keys
 
 __all__ = [
     "SOURCE_ALIAS",
@@ -84,9 +85,9 @@ def junction_for(model: type[Model], name: str) -> Junction:
         reference=ref,
         target=target,
         database=database,
-        table=table_sql(ref.junction_table, ref.junction_schema),
-        source=quote(ref.source_column),
-        target_column=quote(ref.target_column),
+        table=quote_qualified(ref.junction_schema, ref.junction_table),
+        source=quote_ident(ref.source_column),
+        target_column=quote_ident(ref.target_column),
         target_pk=pk_name(target, "target", name, model),
     )
 
@@ -99,13 +100,13 @@ async def fetch_targets(j: Junction, keys: Sequence[Any], *, many: bool) -> list
     """
     target = j.target
     meta = target._meta
-    columns = ", ".join(f'"t".{quote(name)}' for name in meta.select_columns)
-    source_expr = f', "j".{j.source} AS {quote(SOURCE_ALIAS)}' if many else ""
+    columns = ", ".join(f'"t".{quote_ident(name)}' for name in meta.select_columns)
+    source_expr = f', "j".{j.source} AS {quote_ident(SOURCE_ALIAS)}' if many else ""
     condition = "= ANY($1)" if many else "= $1"
     sql = (
-        f"SELECT {columns}{source_expr} FROM {table_sql(meta.table_name, meta.db_schema)} "
-        f'AS "t" JOIN {j.table} AS "j" ON "j".{j.target_column} = "t".{quote(j.target_pk)} '
-        f'WHERE "j".{j.source} {condition} ORDER BY "t".{quote(j.target_pk)}'
+        f"SELECT {columns}{source_expr} FROM {quote_qualified(meta.db_schema, meta.table_name)} "
+        f'AS "t" JOIN {j.table} AS "j" ON "j".{j.target_column} = "t".{quote_ident(j.target_pk)} '
+        f'WHERE "j".{j.source} {condition} ORDER BY "t".{quote_ident(j.target_pk)}'
     )
     params = (list(keys),) if many else (keys[0],)
     operation = "prefetch_related" if many else "fetch_m2m"
@@ -221,13 +222,15 @@ def _junction_ddl(j: Junction) -> str:
     owner_meta = j.owner._meta
     target_meta = j.target._meta
     source_pk = pk_name(j.owner, "source", j.relation, j.owner)
+    owner_table = quote_qualified(owner_meta.db_schema, owner_meta.table_name)
+    target_table = quote_qualified(target_meta.db_schema, target_meta.table_name)
     return (
         f"CREATE TABLE IF NOT EXISTS {j.table} ("
         f"{j.source} {_column_type(j.owner, source_pk)} NOT NULL REFERENCES "
-        f"{table_sql(owner_meta.table_name, owner_meta.db_schema)} ({quote(source_pk)}) "
+        f"{owner_table} ({quote_ident(source_pk)}) "
         "ON DELETE CASCADE, "
         f"{j.target_column} {_column_type(j.target, j.target_pk)} NOT NULL REFERENCES "
-        f"{table_sql(target_meta.table_name, target_meta.db_schema)} ({quote(j.target_pk)}) "
+        f"{target_table} ({quote_ident(j.target_pk)}) "
         "ON DELETE CASCADE, "
         f"PRIMARY KEY ({j.source}, {j.target_column}))"
     )
