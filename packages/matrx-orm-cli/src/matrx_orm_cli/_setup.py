@@ -57,6 +57,17 @@ def _import_module(name: str, what: str) -> ModuleType:
         raise
 
 
+def _import_target(target: str, source: str) -> None:
+    """Import ``target`` as a file (ends in ``.py`` or names a file) or as a dotted module."""
+    path = Path(target)
+    if target.endswith(".py") or path.is_file():
+        if not path.is_file():
+            raise click.UsageError(f"{source} {target}: file not found.")
+        _import_path(path)
+    else:
+        _import_module(target, source)
+
+
 def load_config(config: str | None) -> str | None:
     """Import the config given by ``--config`` or ``MATRX_ORM_CONFIG``.
 
@@ -73,14 +84,7 @@ def load_config(config: str | None) -> str | None:
     target = config or os.environ.get(CONFIG_ENV) or None
     if target is None:
         return None
-    source = "--config" if config else CONFIG_ENV
-    path = Path(target)
-    if target.endswith(".py") or path.is_file():
-        if not path.is_file():
-            raise click.UsageError(f"{source} {target}: file not found.")
-        _import_path(path)
-    else:
-        _import_module(target, source)
+    _import_target(target, "--config" if config else CONFIG_ENV)
     return target
 
 
@@ -92,12 +96,7 @@ def load_models(models: Sequence[str]) -> list[str]:
     """
     names = [part.strip() for value in models for part in value.split(",") if part.strip()]
     for name in names:
-        if name.endswith(".py") or Path(name).is_file():
-            if not Path(name).is_file():
-                raise click.UsageError(f"--models {name}: file not found.")
-            _import_path(Path(name))
-        else:
-            _import_module(name, "--models")
+        _import_target(name, "--models")
     return names
 
 
