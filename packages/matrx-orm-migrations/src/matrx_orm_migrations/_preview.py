@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from matrx_orm_core._execution import current_connection
+from ._session import routed_to
 
 if TYPE_CHECKING:
     from matrx_orm_core.testing.recording import Recorder
@@ -33,13 +33,8 @@ def recording_route(database: str) -> Iterator[Recorder]:
 
     recorder = Recorder(database)
     connection = RecordingConnection(RecordingDriver(recorder, name="migration-preview"))
-    routed = dict(current_connection.get() or {})
-    routed[database] = connection
-    token = current_connection.set(routed)
-    try:
+    with routed_to(database, connection):
         yield recorder
-    finally:
-        current_connection.reset(token)
 
 
 def format_statement(sql: str, args: Sequence[Any] = ()) -> str:

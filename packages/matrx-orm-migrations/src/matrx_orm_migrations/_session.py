@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from matrx_orm_core import AsyncDatabaseManager
 from matrx_orm_core._execution import current_connection
@@ -22,12 +22,25 @@ from matrx_orm_core.drivers.base import Connection
 from matrx_orm_core.exceptions import ConfigurationError, MigrationError
 from matrx_orm_core.transaction import in_transaction
 
-__all__ = ["LOCK_KEY", "migration_session"]
+__all__ = ["LOCK_KEY", "migration_session", "routed_to"]
 
 logger = logging.getLogger(__name__)
 
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"matrx_orm_migrations").digest()[:8], "big", signed=True)
 """The bigint key of the session advisory lock ``migrate``/``rollback`` hold (per database)."""
+
+
+@contextmanager
+def routed_to(database: str, connection: Connection) -> Iterator[None]:
+    """Send this task's statements for ``database`` through the execution layer to
+    ``connection`` for the duration of the block (other databases keep their routing)."""
+    routed = dict(current_connection.get() or {})
+    routed[database] = connection
+    token = current_connection.set(routed)
+    try:
+        yield
+    finally:
+        current_connection.reset(token)
 
 
 @asynccontextmanager
@@ -88,17 +101,12 @@ async def migration_session(
             ),
         )
     async with _direct_connection(database) as connection:
-        routed = dict(current_connection.get() or {})
-        routed[database] = connection
-        token = current_connection.set(routed)
-        try:
+        with routed_to(database, connection):
             await _lock(connection, database, lock_timeout)
             try:
                 yield connection
             finally:
                 await _unlock(connection)
-        finally:
-            current_connection.reset(token)
 
 
 async def _lock(connection: Connection, database: str, lock_timeout: float | None) -> None:

@@ -17,6 +17,8 @@ from matrx_orm_core.exceptions import (
 )
 from matrx_orm_core.sqltext import count_statements, is_read_only
 
+from ._session import routed_to
+
 __all__ = ["MigrationDB"]
 
 logger = logging.getLogger(__name__)
@@ -167,13 +169,8 @@ class MigrationDB:
             await self._run_batch(batch, timeout)
             return
         async with AsyncDatabaseManager.get_connection(self._config_name) as connection:
-            routed = dict(current) if current is not None else {}
-            routed[self._config_name] = connection
-            token = _execution.current_connection.set(routed)
-            try:
+            with routed_to(self._config_name, connection):
                 await self._run_batch(batch, timeout)
-            finally:
-                _execution.current_connection.reset(token)
 
     async def _run_batch(self, batch: list[str], timeout: float | None) -> None:
         for index, sql in enumerate(batch):
