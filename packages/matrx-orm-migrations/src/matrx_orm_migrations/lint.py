@@ -159,7 +159,7 @@ async def lint_operations(
             issues.append(
                 SafetyIssue(
                     "drop-skipped",
-                    f"{op.description.removesuffix(' (skipped: allow_drop not set)')}: not "
+                    f"{op.action}: not "
                     "dropped, the migration holds it as a comment. Pass allow_drop=True "
                     "(--allow-drop) to drop it, or exclude the table from the scope.",
                     table,

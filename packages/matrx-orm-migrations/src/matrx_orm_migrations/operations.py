@@ -192,9 +192,14 @@ class Operation:
     @property
     def description(self) -> str:
         """A short human description (``Create table post``), used in the file docstring."""
+        return self.action + (" (skipped: allow_drop not set)" if self.skipped else "")
+
+    @property
+    def action(self) -> str:
+        """What the step does (``Drop table post``), without the skipped note."""
         d = self.details
         name = self.table
-        text = {
+        return {
             "create_schema": f"Create schema {name}",
             "create_enum": f"Create enum type {name}",
             "add_enum_value": f"Add value {d.get('label')!r} to enum type {name}",
@@ -211,7 +216,6 @@ class Operation:
             "add_foreign_key": f"Add foreign key {_name(d.get('fk'))} on {name}",
             "drop_foreign_key": f"Drop foreign key {_name(d.get('fk'))} on {name}",
         }.get(self.op_type, f"{self.op_type} on {name}")
-        return text + (" (skipped: allow_drop not set)" if self.skipped else "")
 
     def __str__(self) -> str:
         return self.description
