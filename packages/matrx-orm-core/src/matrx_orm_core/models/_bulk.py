@@ -40,7 +40,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from matrx_orm_core import _caching, _execution, hooks
-from matrx_orm_core.fields.numeric import DecimalField
 from matrx_orm_core.query.lookups import condition_node, prepare_condition
 from matrx_orm_core.sql import MAX_PARAMS, And, Delete, Params, SQLNode, Update
 from matrx_orm_core.transaction import transaction
@@ -50,9 +49,9 @@ from ._bulk_copy import CopyStep, copy_applies
 from ._bulk_count import DirectCopy, direct_copy, group_keys
 from ._bulk_prepare import (
     BatchRows,
+    _column_arrays,
     _groups,
     _instances,
-    _json_column,
     _match,
     _model_error,
     _names,
@@ -62,14 +61,12 @@ from ._bulk_prepare import (
     prepare_rows,
 )
 from ._bulk_sql import (
-    _JSON_TYPES,
     DeleteKeys,
     InsertRows,
     UpdateFrom,
     _array,
     _carriers,
     _compile,
-    _decimal_text,
     _is_array,
     _returning,
     _text_carried,
@@ -163,35 +160,6 @@ def _statements(
         ),
     )
     return [(compiled, _column_arrays(cls, columns, group, casts, carried), list(group))]
-
-
-def _column_arrays(
-    cls: type[Model],
-    columns: tuple[str, ...],
-    group: Sequence[_PreparedRow],
-    casts: tuple[str | None, ...],
-    carried: Sequence[bool],
-) -> list[list[Any]]:
-    """One list per column of the group's values, as the carriers send them."""
-    meta = cls._meta
-    batch = group[0].batch
-    if batch is not None and len(group) == batch.size and batch.columns == columns:
-        # The whole batch, in input order: its columns are the arrays.
-        arrays: list[list[Any]] = [
-            batch.texts[name] if casts and casts[i] in _JSON_TYPES else batch.cells[i]
-            for i, name in enumerate(columns)
-        ]
-    else:
-        arrays = [
-            _json_column(group, name)
-            if casts and casts[i] in _JSON_TYPES
-            else [row.get(name) for row in group]
-            for i, name in enumerate(columns)
-        ]
-    for i, name in enumerate(columns):
-        if carried[i] and type(meta.fields[name]) is DecimalField:
-            arrays[i] = _decimal_text(arrays[i])
-    return arrays
 
 
 def _copy_step(

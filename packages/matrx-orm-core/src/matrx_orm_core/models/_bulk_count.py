@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from matrx_orm_core import _execution
 
 from ._bulk_copy import copyable_type
-from ._bulk_prepare import _json_column, _PreparedRow
+from ._bulk_prepare import _column_arrays, _PreparedRow
 from ._bulk_sql import _JSON_TYPES
 
 if TYPE_CHECKING:
@@ -87,19 +87,9 @@ def direct_copy(
     """
     if not all(_direct_type(t) for t in types):
         return None
-    batch = group[0].batch
-    whole = batch is not None and len(group) == batch.size and batch.columns == columns
-    arrays: list[list[Any]] = []
-    for i, name in enumerate(columns):
-        if types[i].strip().lower() in _JSON_TYPES:
-            if whole and batch is not None and name in batch.texts:
-                arrays.append(batch.texts[name])
-            else:
-                arrays.append(_json_column(group, name))
-        elif whole and batch is not None:
-            arrays.append(batch.cells[i])
-        else:
-            arrays.append([row.get(name) for row in group])
+    kinds = [t.strip().lower() for t in types]
+    casts = tuple([k if k in _JSON_TYPES else None for k in kinds])
+    arrays = _column_arrays(cls, columns, group, casts, ())
     return DirectCopy(columns, list(zip(*arrays, strict=True)))
 
 

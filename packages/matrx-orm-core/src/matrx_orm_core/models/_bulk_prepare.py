@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from matrx_orm_core.exceptions import ORMException, StateError, ValidationError
 from matrx_orm_core.fields.json import JSONField
+from matrx_orm_core.fields.numeric import DecimalField
 
+from ._bulk_sql import _JSON_TYPES, _decimal_text
 from ._persistence import check_names, pk_cache_key, prepare_write
 
 if TYPE_CHECKING:
@@ -481,6 +483,35 @@ def _groups(
 def _json_column(group: Sequence[_PreparedRow], name: str) -> list[str | None]:
     """The JSON text of column ``name`` for every row (encoded once, in ``prepare_rows``)."""
     return [row.json_text(name) for row in group]
+
+
+def _column_arrays(
+    cls: type[Model],
+    columns: tuple[str, ...],
+    group: Sequence[_PreparedRow],
+    casts: tuple[str | None, ...],
+    carried: Sequence[bool],
+) -> list[list[Any]]:
+    """One list per column of the group's values, as the carriers send them: JSON columns
+    (``casts``) as their JSON text, DecimalField columns flagged in ``carried`` as text."""
+    meta = cls._meta
+    batch = group[0].batch
+    whole = batch is not None and len(group) == batch.size and batch.columns == columns
+    arrays: list[list[Any]] = []
+    for i, name in enumerate(columns):
+        if casts and casts[i] in _JSON_TYPES:
+            # The whole batch, in input order: its JSON texts and cells are the arrays.
+            if whole and batch is not None and name in batch.texts:
+                arrays.append(batch.texts[name])
+            else:
+                arrays.append(_json_column(group, name))
+        elif whole and batch is not None:
+            arrays.append(batch.cells[i])
+        else:
+            arrays.append([row.get(name) for row in group])
+        if carried and carried[i] and type(meta.fields[name]) is DecimalField:
+            arrays[i] = _decimal_text(arrays[i])
+    return arrays
 
 
 def _instances(cls: type[M], objects: Any, operation: str, *, persisted: bool) -> list[M]:
