@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from matrx_orm_core import _execution
-from matrx_orm_core._quoting import quote_ident
+from matrx_orm_core._quoting import quote_ident, quote_qualified
 from matrx_orm_core.sql import MAX_PARAMS
 
 from ._bulk_sql import _cols, _conflict, _returning
@@ -151,7 +151,7 @@ class CopyStep:
         Returns:
             ``[create, insert, drop]``.
         """
-        name = f"{quote_ident(_TEMP_SCHEMA)}.{quote_ident(stage)}"
+        name = quote_qualified(_TEMP_SCHEMA, stage)
         defs = [f"{quote_ident(c)} {t}" for c, t in zip(self.columns, self.elements, strict=True)]
         if self.ordinality:
             defs.append(f"{quote_ident(_ORD)} bigint")
