@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import asyncpg
 
-from matrx_orm_core._quoting import quote_ident
+from matrx_orm_core._quoting import copy_statement, quote_ident, quote_qualified
 from matrx_orm_core.exceptions import ConfigurationError, ORMException
 
 from ._codecs import creates_extension, install_codecs, refresh_after_extension
@@ -228,9 +228,8 @@ class AsyncpgConnection:
         no statement cache is dropped). Types with only a custom codec (hstore, ...) cannot be
         copied.
         """
-        names = (table, *columns, *(() if schema is None else (schema,)))
-        for name in names:
-            quote_ident(name)
+        target = quote_qualified(schema, table)  # checks every name before anything is sent
+        cols = ", ".join([quote_ident(c) for c in columns])
         raw = self.raw
         get_statement = getattr(raw, "_get_statement", None)
         protocol = getattr(raw, "_protocol", None)
@@ -238,8 +237,6 @@ class AsyncpgConnection:
             return await raw.copy_records_to_table(
                 table, records=records, columns=list(columns), schema_name=schema, timeout=timeout
             )
-        target = ".".join([quote_ident(n) for n in (schema, table) if n is not None])
-        cols = ", ".join([quote_ident(c) for c in columns])
         # What copy_records_to_table does, with the row description read through the built-in
         # codecs (asyncpg's own introspection queries use ignore_custom_codec the same way) and
         # never from the statement cache: a cached description outlives a table dropped and
@@ -253,7 +250,7 @@ class AsyncpgConnection:
         )
         try:
             tag: str = await protocol.copy_in(
-                f"COPY {target} ({cols}) FROM STDIN (FORMAT binary)",
+                copy_statement(table, columns, schema),
                 None,
                 None,
                 records,
