@@ -67,7 +67,7 @@ async def update_where_expr(
     where_shape = qb._wshape
 
     def build() -> _p.Compiled:
-        slots = _counter(0)
+        slots = _counter()
         assignments = _assignments(names, sets, slots)
         node = Update(meta.table, assignments, where_node(where_shape, slots), meta.select_columns)
         return _p.compile_statement(_locking.bump_version(meta, node))
@@ -102,7 +102,7 @@ async def delete_where_expr(
     where_shape = qb._wshape
 
     def build() -> _p.Compiled:
-        node = Delete(meta.table, where_node(where_shape, _counter(0)), meta.pk_names)
+        node = Delete(meta.table, where_node(where_shape, _counter()), meta.pk_names)
         return _p.compile_statement(node)
 
     compiled: _p.Compiled = meta.compiled(("delete_where_x", where_shape), build)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from itertools import count
 from typing import TYPE_CHECKING, Any
 
 from matrx_orm_core.exceptions import QueryError
@@ -106,18 +107,14 @@ class Extras:
         return result
 
 
-def _counter(start: int) -> Iterator[_p._Slot]:
-    index = start
-    while True:
-        yield _p._Slot(index)
-        index += 1
+def _counter() -> Iterator[_p._Slot]:
+    """The compiler's value markers, numbered from 0."""
+    return map(_p._Slot, count())
 
 
 def _relative() -> Iterator[Slot]:
-    index = 0
-    while True:
-        yield Slot(index)
-        index += 1
+    """Markers of a template with its own value list (a subquery or CTE), numbered from 0."""
+    return map(Slot, count())
 
 
 def _bind(leaf: ExprLeaf, slots: Iterator[Any]) -> Bind:
@@ -260,19 +257,19 @@ def build_node(
     """
     kind = shape[0]
     if kind == "select":
-        return _select(meta, shape, _counter(0), extras)
+        return _select(meta, shape, _counter(), extras)
     if kind in ("count", "exists"):
         plain = not (shape[4] or shape[5] or shape[6] or shape[7]) and extras is None
         if plain:
-            where = where_node(shape[1], _counter(0))
+            where = where_node(shape[1], _counter())
             return Count(meta.table, where) if kind == "count" else Exists(meta.table, where)
-        inner = _select(meta, shape, _counter(0), extras)
+        inner = _select(meta, shape, _counter(), extras)
         return SelectCount(inner) if kind == "count" else SelectExists(inner)
     if kind == "update":
         names = shape[9]
-        slots = _counter(0)
+        slots = _counter()
         return Update(meta.table, _assignments(names, sets, slots), where_node(shape[1], slots))
-    return Delete(meta.table, where_node(shape[1], _counter(0)))
+    return Delete(meta.table, where_node(shape[1], _counter()))
 
 
 def subquery_template(query: QueryBuilder[Any], mode: str) -> tuple[SQLNode, tuple[Any, ...]]:
