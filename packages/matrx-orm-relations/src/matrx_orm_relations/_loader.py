@@ -13,6 +13,7 @@ from typing import Any
 
 from matrx_orm_core import Model, QueryBuilder
 from matrx_orm_core.exceptions import ValidationError
+from matrx_orm_core.models import ForeignKeyReference
 from matrx_orm_core.query import resolve_relation
 
 from . import _m2m
@@ -55,16 +56,16 @@ async def _fetch_each(
     return dict(zip(names, values, strict=True))
 
 
-def _fk_query(instance: Model, key: str) -> tuple[QueryBuilder[Any], str, Any] | None:
-    """``(query over the target, target column, value)`` for the FK ``key``, or ``None`` when
-    the FK holds no value."""
-    ref = instance._meta.foreign_keys[key]
+def _fk_lookup(
+    instance: Model, key: str, ref: ForeignKeyReference
+) -> tuple[str, dict[str, Any]] | None:
+    """``(database of the target, {target column: value})`` for the FK ``key`` described by
+    ``ref``, or ``None`` when the FK holds no value."""
     value = instance.__dict__.get(key)
     if value is None:
         return None
     target: type[Model] = ref.related_model
-    database = ref.to_db or target._meta.database
-    return QueryBuilder(target, database=database), ref.related_column, value
+    return ref.to_db or target._meta.database, {ref.related_column: value}
 
 
 def _forget(instance: Model, name: str) -> None:
@@ -104,15 +105,14 @@ class RelationLoader:
                 )
             instance.set_related(key, None)
             return None
-        query = _fk_query(instance, key)
-        if query is None:
+        found = _fk_lookup(instance, key, ref)
+        if found is None:
             result = None
-        elif ref.to_db is None or ref.to_db == target._meta.database:
-            qb, column, value = query
-            result = await target.get(**{column: value})
+        elif found[0] == target._meta.database:
+            result = await target.get(**found[1])
         else:  # another registered database: that database's pool, never the cache
-            qb, column, value = query
-            result = await qb.filter(**{column: value}).get()
+            database, lookup = found
+            result = await QueryBuilder(target, database=database).filter(**lookup).get()
         instance.set_related(key, result)
         return result
 
@@ -132,12 +132,13 @@ class RelationLoader:
 
     async def filter_fk(self, instance: Model, name: str, /, **filters: Any) -> list[Any]:
         """The FK target matching ``filters`` too, as a list (empty when none matches)."""
-        key, _ = fk_reference(type(instance), name)
-        query = _fk_query(instance, key)
-        if query is None:
+        key, ref = fk_reference(type(instance), name)
+        found = _fk_lookup(instance, key, ref)
+        if found is None:
             return []
-        qb, column, value = query
-        return await qb.filter(**merged_filters({column: value}, filters)).all()
+        database, lookup = found
+        qb: QueryBuilder[Any] = QueryBuilder(ref.related_model, database=database)
+        return await qb.filter(**merged_filters(lookup, filters)).all()
 
     # -- inverse foreign keys ----------------------------------------------------------------
 
