@@ -18,8 +18,9 @@ from typing import Any
 
 import matrx_orm_cache  # noqa: F401  (installs the cache into core's hook)
 from bench.libs.base import ConnInfo
+from bench.libs.matrx import register_project
 from matrx_orm_cache.state_manager import StateManager
-from matrx_orm_core.config import DatabaseProjectConfig, DatabaseRegistry, register_database
+from matrx_orm_core.config import DatabaseRegistry
 from matrx_orm_core.connections import AsyncDatabaseManager
 from matrx_orm_core.fields import CharField, IntegerField
 from matrx_orm_core.models import Model
@@ -73,20 +74,7 @@ async def run_cache_bench(conn: ConnInfo, ops: int = 20_000, rounds: int = 3) ->
     Returns:
         The median microseconds per get of each kind over ``rounds`` rounds.
     """
-    register_database(
-        DatabaseProjectConfig(
-            name=PROJECT,
-            host=conn.host,
-            port=conn.port,
-            database_name=conn.database,
-            user=conn.user,
-            password=conn.password or "",
-            alias=PROJECT,
-            min_size=4,
-            max_size=4,
-            ssl="disable",
-        )
-    )
+    register_project(conn, PROJECT)
     try:
         async with AsyncDatabaseManager.get_connection(PROJECT) as db:
             await db.execute(

@@ -21,9 +21,27 @@ from matrx_orm_core.models import Model
 
 from .base import Adapter, ConnInfo
 
-__all__ = ["BenchItem", "MatrxOrm"]
+__all__ = ["BenchItem", "MatrxOrm", "register_project"]
 
 PROJECT = "matrx_bench"
+
+
+def register_project(conn: ConnInfo, name: str) -> None:
+    """Register database project ``name`` (its alias too) on ``conn`` with a pool of 4."""
+    register_database(
+        DatabaseProjectConfig(
+            name=name,
+            host=conn.host,
+            port=conn.port,
+            database_name=conn.database,
+            user=conn.user,
+            password=conn.password or "",
+            alias=name,
+            min_size=4,
+            max_size=4,
+            ssl="disable",
+        )
+    )
 
 
 class BenchItem(Model):
@@ -73,20 +91,7 @@ class MatrxOrm(Adapter):
         return None
 
     async def setup(self, conn: ConnInfo) -> None:
-        register_database(
-            DatabaseProjectConfig(
-                name=PROJECT,
-                host=conn.host,
-                port=conn.port,
-                database_name=conn.database,
-                user=conn.user,
-                password=conn.password or "",
-                alias=PROJECT,
-                min_size=4,
-                max_size=4,
-                ssl="disable",
-            )
-        )
+        register_project(conn, PROJECT)
 
     async def teardown(self) -> None:
         # Close only this project's pool: the suite may share its loop with other pools (the
