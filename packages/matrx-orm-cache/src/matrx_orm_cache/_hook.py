@@ -154,20 +154,17 @@ class StateCache:
             return
         if database is None:
             for name in {db for db, _ in list(self.states)}:
-                self.flush_database(name)
-                self.coherence.publish(name, None, None)
+                self._flush_and_publish(name)
             return
         if in_transaction(database):
             self._hold(database, None, None)
-        self.flush_database(database)
-        self.coherence.publish(database, None, None)
+        self._flush_and_publish(database)
 
     def on_commit(self, database: str) -> None:
         """Apply (and publish) the notices the committed transaction held."""
         for model, pks in self._take(database):
             if model is None:
-                self.flush_database(database)
-                self.coherence.publish(database, None, None)
+                self._flush_and_publish(database)
             else:
                 self._apply_local(model, pks)
 
@@ -226,6 +223,11 @@ class StateCache:
         """Forget every cached row of ``database`` (locally only)."""
         for state in self._states_of(database):
             state.clear_cache()
+
+    def _flush_and_publish(self, database: str) -> None:
+        """Forget every cached row of ``database`` here and tell the other processes to."""
+        self.flush_database(database)
+        self.coherence.publish(database, None, None)
 
     def _deaf_flush(self, database: str) -> None:
         """The listener (re)subscribed, or a notice was unreadable: forget the database and
