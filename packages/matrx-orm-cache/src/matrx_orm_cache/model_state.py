@@ -109,14 +109,9 @@ class ModelState:
         the lookup must equal the cached values, or the cache does not answer.
         """
         pk_names = self._pk_names
-        if len(kw) == 1 and len(pk_names) == 1 and pk_names[0] in kw:
+        by_pk_alone = len(kw) == 1 and len(pk_names) == 1 and pk_names[0] in kw
+        if by_pk_alone:
             key = _norm(kw[pk_names[0]])  # the common case: get(id=...)
-            try:
-                snapshot = self._cache.get(key)
-            except TypeError:
-                return MISSING
-            if snapshot is None:
-                return MISSING
         else:
             key = self._get_cache_key(**kw)
             if key is MISSING:
@@ -129,12 +124,13 @@ class ModelState:
                     return MISSING
                 if key is MISSING:
                     return MISSING
-            try:
-                snapshot = self._cache.get(key)
-            except TypeError:
-                return MISSING
-            if snapshot is None:
-                return MISSING
+        try:
+            snapshot = self._cache.get(key)
+        except TypeError:
+            return MISSING
+        if snapshot is None:
+            return MISSING
+        if not by_pk_alone:
             for name, value in kw.items():
                 if name not in snapshot or snapshot[name] != _norm(value):
                     return MISSING
