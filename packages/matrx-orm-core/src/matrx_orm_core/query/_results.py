@@ -27,12 +27,18 @@ CHUNK_SIZE = 500
 
 
 def hydrate(qb: QueryBuilder[M], rows: Sequence[Row]) -> list[M]:
-    """``qb``'s instances from ``rows``: complete rows through ``hydrate_many``; partial rows
-    (``only``/``defer``) with the unloaded fields blank and marked deferred."""
+    """``qb``'s instances from ``rows`` (select_related rows through ``hydrate_related``)."""
     if qb._select_related:
-        from ._select_related import hydrate_related  # it calls back into this function
+        from ._select_related import hydrate_related  # it calls back into hydrate_plain
 
         return hydrate_related(qb, rows)
+    return hydrate_plain(qb, rows)
+
+
+def hydrate_plain(qb: QueryBuilder[M], rows: Sequence[Row]) -> list[M]:
+    """``qb``'s instances from rows of the queried model's own columns: complete rows through
+    ``hydrate_many``; partial rows (``only``/``defer``) with the unloaded fields blank and marked
+    deferred. ``qb``'s select_related steps are not looked at."""
     cls = qb.model_cls
     if qb._columns is None:
         return _p.hydrate_many(cls, rows)

@@ -265,11 +265,9 @@ def hydrate_related(qb: QueryBuilder[M], rows: Sequence[Row]) -> list[M]:
     Returns:
         The queried model's instances.
     """
-    from ._results import hydrate  # _results dispatches here
+    from ._results import hydrate_plain  # _results dispatches here
 
     steps: tuple[JoinStep, ...] = qb._select_related
-    plain = qb._clone()
-    plain._select_related = ()
     layouts = [
         (
             step,
@@ -283,7 +281,7 @@ def hydrate_related(qb: QueryBuilder[M], rows: Sequence[Row]) -> list[M]:
     main_rows: list[Any] = [
         {key: value for key, value in row.items() if key not in joined} for row in rows
     ]
-    instances = hydrate(plain, main_rows)
+    instances = hydrate_plain(qb, main_rows)
     for instance, row in zip(instances, rows, strict=True):
         loaded: list[Model | None] = []
         for step, names, aliases in layouts:
