@@ -20,7 +20,6 @@ from matrx_orm_migrations import (
     create_empty,
     makemigrations,
     migrate,
-    migration_status,
     rollback,
     sql_preview,
 )
@@ -347,8 +346,9 @@ def status_command(**kwargs: Any) -> None:
 
 
 async def _status(database: str, migrations_dir: Path) -> tuple[dict[str, str], set[str]]:
+    # One executor: its loader reads the migration files once for both questions.
     executor = MigrationExecutor(MigrationDB(database), migrations_dir)
-    result = await migration_status(database, migrations_dir)
+    result = await executor.status()
     return dict(result), set(await executor.modified())
 
 
