@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
@@ -358,15 +357,8 @@ async def _status(database: str, migrations_dir: Path) -> tuple[dict[str, str], 
 def create_empty_command(**kwargs: Any) -> None:
     """Write an empty migration to fill in by hand."""
     common = _common(kwargs)
-    path = _run(
-        common,
-        functools.partial(_create_empty, common.migrations_dir, kwargs["name"]),
-    )
+    path = _run(common, lambda db: create_empty(db, common.migrations_dir, kwargs["name"]))
     echo(style("Created migration: ", "green") + str(path))
-
-
-async def _create_empty(migrations_dir: Path, name: str, database: str) -> Path:
-    return await create_empty(database, migrations_dir, name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
