@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from matrx_orm_core._quoting import quote_ident, quote_qualified
+from matrx_orm_core._quoting import quote_ident
 from matrx_orm_core.fields.numeric import DecimalField
 from matrx_orm_core.fields.text import UUIDField
 from matrx_orm_core.sql import Node, Params, Table
 
+from ._locking import increment_sql
 from ._persistence import field_error
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def _conflict(
         return ""
     sets = [f"{quote_ident(n)} = EXCLUDED.{quote_ident(n)}" for n in updates]
     if bump is not None:  # the row's VersionField: existing value + 1 (models._locking)
-        sets.append(f"{quote_ident(bump)} = {quote_qualified(table, bump)} + 1")
+        sets.append(f"{quote_ident(bump)} = {increment_sql(bump, table)}")
     return f" ON CONFLICT ({_cols(conflict)}) DO UPDATE SET {', '.join(sets)}"
 
 
@@ -149,7 +150,7 @@ class UpdateFrom(Node):
             value = f"{v}.{quote_ident(name)}" + ("" if cast is None else f"::{cast}")
             sets.append(f"{quote_ident(name)} = {value}")
         if self.bump is not None:
-            sets.append(f"{quote_ident(self.bump)} = {t}.{quote_ident(self.bump)} + 1")
+            sets.append(f"{quote_ident(self.bump)} = {increment_sql(self.bump, '_t')}")
         where = " AND ".join([f"{t}.{quote_ident(n)} = {v}.{quote_ident(n)}" for n in self.keys])
         return (
             f"UPDATE {self.table.as_sql(params)} AS {t} SET {', '.join(sets)} "

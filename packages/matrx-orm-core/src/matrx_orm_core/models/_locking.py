@@ -33,6 +33,7 @@ __all__ = [
     "conflict_error",
     "expected_version",
     "guard_update",
+    "increment_sql",
     "reject_version_write",
 ]
 
@@ -45,7 +46,13 @@ class Increment(Node):
     table_alias: str | None = None
 
     def as_sql(self, params: Params) -> str:
-        return quote_qualified(self.table_alias, self.column) + " + 1"
+        return increment_sql(self.column, self.table_alias)
+
+
+def increment_sql(column: str, table_alias: str | None = None) -> str:
+    """``"column" + 1`` (``"alias"."column" + 1`` with ``table_alias``): a version bump's
+    value, for statements written as text (the bulk paths) as for `Increment`."""
+    return quote_qualified(table_alias, column) + " + 1"
 
 
 def guard_update(
@@ -59,10 +66,12 @@ def guard_update(
     Returns:
         ``(assignments + version = version + 1, where AND version = expected)``.
     """
-    return (
-        (*assignments, (version, Increment(version))),
-        And((*where.children, Compare(version, "=", expected))),
-    )
+    return (*assignments, _bump(version)), And((*where.children, Compare(version, "=", expected)))
+
+
+def _bump(version: str) -> tuple[str, Increment]:
+    """The ``"version" = "version" + 1`` assignment."""
+    return (version, Increment(version))
 
 
 def bump_version(meta: ModelOptions, node: SQLNode) -> SQLNode:
@@ -71,7 +80,7 @@ def bump_version(meta: ModelOptions, node: SQLNode) -> SQLNode:
     version = meta.version_name
     if version is None or not isinstance(node, Update):
         return node
-    return dataclasses.replace(node, assignments=(*node.assignments, (version, Increment(version))))
+    return dataclasses.replace(node, assignments=(*node.assignments, _bump(version)))
 
 
 def reject_version_write(cls: type[Model], names: Iterable[str], operation: str) -> None:
