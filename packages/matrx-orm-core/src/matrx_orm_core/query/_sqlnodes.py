@@ -40,6 +40,7 @@ __all__ = [
     "CTEList",
     "ExistsQuery",
     "ExprLeaf",
+    "FUNCTION_NAME",
     "ExtractFrom",
     "InQuery",
     "Negate",
@@ -57,7 +58,8 @@ _MARKERS: ContextVar[tuple[Any, ...]] = ContextVar("matrx_expr_markers", default
 _SCOPES: ContextVar[tuple[str, ...]] = ContextVar("matrx_expr_scopes", default=())
 
 ARITH_OPS = frozenset({"+", "-", "*", "/", "%", "||"})
-_FUNCTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+FUNCTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+"""A plain SQL function name (`Call` checks it; ``Func`` too, to name the class at fault)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +160,7 @@ class Call(Node):
     star: bool = False
 
     def __post_init__(self) -> None:
-        if not _FUNCTION.match(self.name):
+        if not FUNCTION_NAME.match(self.name):
             raise QueryError(message=f"{self.name!r} is not a plain SQL function name")
 
     def as_sql(self, params: Params) -> str:

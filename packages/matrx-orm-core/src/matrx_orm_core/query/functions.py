@@ -17,7 +17,7 @@ from typing import Any
 from matrx_orm_core.exceptions import QueryUsageError, ValidationError
 from matrx_orm_core.sql import Node
 
-from ._sqlnodes import Call, CastAs, ExtractFrom
+from ._sqlnodes import FUNCTION_NAME, Call, CastAs, ExtractFrom
 from .expressions import BaseExpression, Resolver, check_output_field
 
 __all__ = [
@@ -122,7 +122,6 @@ TRUNC_PRECISIONS = frozenset(
 )
 """The precisions ``DateTrunc`` accepts."""
 
-_FUNCTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _CAST = re.compile(r"([a-z ]+?)\s*(\(\s*\d+\s*(?:,\s*\d+\s*)?\))?\s*((?:\[\])*)\Z")
 
 
@@ -156,7 +155,7 @@ class Func(BaseExpression):
         self.output_field = check_output_field(output_field, type(self).__name__)
 
     def resolve(self, resolver: Resolver) -> Node:
-        if not _FUNCTION_NAME.match(self.function):
+        if not FUNCTION_NAME.match(self.function):
             raise QueryUsageError(
                 message=(
                     f"{type(self).__name__}.function = {self.function!r} is not a plain SQL "
