@@ -26,6 +26,7 @@ from .schema import (
     Table,
     UniqueConstraint,
 )
+from .state import TRACKING_TABLE
 
 __all__ = [
     "LIST_COLUMNS_SQL",
@@ -43,8 +44,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-TRACKING_TABLE = "_matrx_migrations"
-"""The migration state table; never part of a schema snapshot."""
 
 LIST_SCHEMAS_SQL = """
 SELECT n.nspname AS name

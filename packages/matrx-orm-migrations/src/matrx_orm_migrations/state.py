@@ -8,6 +8,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from matrx_orm_core._quoting import quote_ident
 from matrx_orm_core.exceptions import MigrationError
 
 from .db import MigrationDB
@@ -25,8 +26,10 @@ logger = logging.getLogger(__name__)
 TRACKING_TABLE = "_matrx_migrations"
 """Name of the table (in the connection's default schema) that lists applied migrations."""
 
+_TABLE_SQL = quote_ident(TRACKING_TABLE)
+
 CREATE_TRACKING_TABLE_SQL = (
-    f'CREATE TABLE IF NOT EXISTS "{TRACKING_TABLE}" (\n'
+    f"CREATE TABLE IF NOT EXISTS {_TABLE_SQL} (\n"
     "    id SERIAL PRIMARY KEY,\n"
     "    name VARCHAR(255) NOT NULL UNIQUE,\n"
     "    applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),\n"
@@ -88,7 +91,7 @@ class MigrationState:
     async def applied_migrations(self) -> list[AppliedMigration]:
         """Every applied migration, oldest first (ordered by id)."""
         rows = await self.db.fetch(
-            f'SELECT id, name, applied_at, checksum FROM "{TRACKING_TABLE}" ORDER BY id'
+            f"SELECT id, name, applied_at, checksum FROM {_TABLE_SQL} ORDER BY id"
         )
         return [
             AppliedMigration(
@@ -119,13 +122,13 @@ class MigrationState:
                 ),
             )
         await self.db.execute(
-            f'INSERT INTO "{TRACKING_TABLE}" (name, checksum) VALUES ($1, $2)', name, checksum
+            f"INSERT INTO {_TABLE_SQL} (name, checksum) VALUES ($1, $2)", name, checksum
         )
         logger.debug("Recorded migration %s", name)
 
     async def unrecord_migration(self, name: str) -> None:
         """Delete the row of ``name`` (after its ``down`` ran)."""
-        await self.db.execute(f'DELETE FROM "{TRACKING_TABLE}" WHERE name = $1', name)
+        await self.db.execute(f"DELETE FROM {_TABLE_SQL} WHERE name = $1", name)
         logger.debug("Unrecorded migration %s", name)
 
     async def verify_checksums(self, checksums: Mapping[str, str]) -> list[str]:
