@@ -455,7 +455,9 @@ async def copy_records(
     Raises:
         DatabaseError: as :func:`execute`; the error's ``sql`` names the COPY target and its
             ``params`` hold the row count, not the rows.
+        FieldError: a name is not a valid identifier (before a connection is taken).
     """
+    described = copy_statement(table, columns, schema)
     try:
         conn = _bound(database)
         if conn is not None:
@@ -471,7 +473,6 @@ async def copy_records(
                     table, columns, records, schema=schema, timeout=timeout
                 )
     except Exception as err:
-        described = copy_statement(table, columns, schema)
         _raise(err, database, described, (len(records),), model, operation, None, timeout)
         raise  # pragma: no cover - _raise always raises
     return rows_affected(tag)
