@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from matrx_orm_core import _execution
 
 from ._bulk_copy import copyable_type
-from ._bulk_prepare import _column_arrays, _PreparedRow
+from ._bulk_prepare import _column_arrays, _PreparedRow, _whole_batch
 from ._bulk_sql import _JSON_TYPES
 
 if TYPE_CHECKING:
@@ -103,8 +103,8 @@ def group_keys(
         return None
     if len(names) == 1:
         name = names[0]
-        batch = group[0].batch
-        if batch is not None and len(group) == batch.size and batch.columns == columns:
+        batch = _whole_batch(group, columns)
+        if batch is not None:
             return list(batch.cells[batch.positions[name]])
         return [row.get(name) for row in group]
     return [tuple([row.get(name) for name in names]) for row in group]

@@ -485,6 +485,15 @@ def _json_column(group: Sequence[_PreparedRow], name: str) -> list[str | None]:
     return [row.json_text(name) for row in group]
 
 
+def _whole_batch(group: Sequence[_PreparedRow], columns: tuple[str, ...]) -> _Batch | None:
+    """The column-wise batch ``group`` is all of, in input order, writing exactly ``columns``
+    (its cell lists are then the group's columns), or ``None``."""
+    batch = group[0].batch
+    if batch is not None and len(group) == batch.size and batch.columns == columns:
+        return batch
+    return None
+
+
 def _column_arrays(
     cls: type[Model],
     columns: tuple[str, ...],
@@ -495,17 +504,15 @@ def _column_arrays(
     """One list per column of the group's values, as the carriers send them: JSON columns
     (``casts``) as their JSON text, DecimalField columns flagged in ``carried`` as text."""
     meta = cls._meta
-    batch = group[0].batch
-    whole = batch is not None and len(group) == batch.size and batch.columns == columns
+    batch = _whole_batch(group, columns)  # if so, its JSON texts and cells are the arrays
     arrays: list[list[Any]] = []
     for i, name in enumerate(columns):
         if casts and casts[i] in _JSON_TYPES:
-            # The whole batch, in input order: its JSON texts and cells are the arrays.
-            if whole and batch is not None and name in batch.texts:
+            if batch is not None and name in batch.texts:
                 arrays.append(batch.texts[name])
             else:
                 arrays.append(_json_column(group, name))
-        elif whole and batch is not None:
+        elif batch is not None:
             arrays.append(batch.cells[i])
         else:
             arrays.append([row.get(name) for row in group])
