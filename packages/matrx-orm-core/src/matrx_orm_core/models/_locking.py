@@ -40,13 +40,12 @@ __all__ = [
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Increment(Node):
-    """``"column" + 1`` (or ``"alias"."column" + 1``): the right side of a version bump."""
+    """``"column" + 1``: the right side of a version bump in a node-built UPDATE."""
 
     column: str
-    table_alias: str | None = None
 
     def as_sql(self, params: Params) -> str:
-        return increment_sql(self.column, self.table_alias)
+        return increment_sql(self.column)
 
 
 def increment_sql(column: str, table_alias: str | None = None) -> str:
